@@ -1,0 +1,34 @@
+"""DB integrity (gate 1): the live SQLite database passes quick_check, integrity_check
+and foreign_key_check, read from a consistent snapshot so the live file is never
+locked for long nor written."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.expect import expect
+
+pytestmark = [pytest.mark.gate]
+GATE = "db_integrity"
+
+
+def test_pragma_checks_clean(db_facts, evidence):
+    facts = db_facts
+    evidence.metric("db_checks_passed", facts.checks_passed)
+    evidence.attach("PRAGMA results", f"quick_check: {facts.quick_check[:20]}\n"
+                    f"integrity_check: {facts.integrity_check[:20]}\n"
+                    f"foreign_key_check: {facts.foreign_key_check[:20]}")
+    evidence.attach("database statistics", f"size {facts.size_bytes} bytes, {facts.table_count} tables, "
+                    f"{facts.total_rows} rows")
+    expect(facts.quick_check == ["ok"], GATE, "database", "PRAGMA quick_check", "['ok']",
+           facts.quick_check[:5], fix="restore the database from the newest backup in data/backups/")
+    expect(facts.integrity_check == ["ok"], GATE, "database", "PRAGMA integrity_check", "['ok']",
+           facts.integrity_check[:5], fix="restore the database from the newest backup in data/backups/")
+    expect(not facts.foreign_key_check, GATE, "database", "PRAGMA foreign_key_check", "no violations",
+           f"{len(facts.foreign_key_check)} violations: {facts.foreign_key_check[:3]}",
+           fix="find the orphan rows listed and repair or delete them")
+
+
+def test_database_not_empty(db_facts):
+    expect(db_facts.table_count > 0, GATE, "database", "tables", "at least one", db_facts.table_count,
+           fix="the snapshot is empty: check database.container_path / host_path in the profile")

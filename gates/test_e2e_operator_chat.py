@@ -1,0 +1,52 @@
+"""Operator chat end to end (FASE 2): ten operator sessions chat through the public
+entrypoint and each keeps its session; the operator page is served and ships no
+absolute origin (its API base is relative)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from fixtures.contract import absolute_origins, chat_problems
+from fixtures.expect import expect
+from fixtures.gatefixtures import chat
+
+pytestmark = [pytest.mark.e2e]
+GATE = "e2e_operator_chat"
+_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)""", re.I)
+
+
+def test_ten_sessions_end_to_end(http, profile, evidence):
+    ok = 0
+    for i in range(10):
+        sid = f"phase2_{i + 1}_{uuid.uuid4().hex[:6]}"
+        for turn in ("hello", "and a follow-up"):
+            _, fact = chat(http, profile, turn, session_id=sid)
+            problems = chat_problems(fact, sid)
+            expect(not problems, GATE, f"session {sid}", *(problems[0] if problems else ("", "", "")),
+                   evidence=fact.head())
+        ok += 1
+    evidence.attach("operator sessions", f"{ok}/10 sessions answered on both turns")
+
+
+def test_operator_page_relative_api_base(http, profile, evidence):
+    page = http.get(profile.route("operator_ui"), token=False)
+    expect(page.status == 200 and "<" in page.text, GATE, profile.route("operator_ui"), "page", "200 HTML",
+           page.status, evidence=page.head())
+    shipped = {profile.route("operator_ui"): page.text}
+    base = profile.route("operator_ui")
+    for ref in _ASSET.findall(page.text):
+        if ref.startswith(("http:", "https:", "//")):
+            shipped[ref] = ref  # an absolute asset reference is itself an absolute origin
+            continue
+        path = ref if ref.startswith("/") else base.rstrip("/") + "/" + ref
+        asset = http.get(path, token=False)
+        if asset.status == 200:
+            shipped[path] = asset.text
+    found = {where: absolute_origins(text) for where, text in shipped.items()}
+    found = {k: v for k, v in found.items() if v}
+    evidence.attach("operator assets", "\n".join(shipped))
+    expect(not found, GATE, "operator UI", "absolute origins shipped", "none (relative API base)",
+           found, fix="use a relative API base (e.g. '' or '/') instead of http://host:port")

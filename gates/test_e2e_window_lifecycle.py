@@ -1,0 +1,123 @@
+"""Power-window lifecycle end to end (FASE 3): windows open with the contract's fields
+and deadline arithmetic, close once (404 unknown, 409 twice), expire by themselves
+within the grace after their deadline, refuse services outside the allowlist and
+bad TTLs, and fifty concurrent opens all get a well-formed answer."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from fixtures.contract import error_problems, window_problems
+from fixtures.expect import expect
+from fixtures.http import HttpProbe
+from fixtures.waiting import WaitTimeout, wait_until
+
+pytestmark = [pytest.mark.e2e]
+GATE = "e2e_window_lifecycle"
+
+
+def _open(http, profile, service=None, ttl=None):
+    w = profile.windows
+    return http.post(profile.route("window_open"),
+                     {"service": service or w["allowed_service"], "ttl_sec": ttl if ttl is not None else w["ttl_sec"]})
+
+
+def _first(problems):
+    return problems[0] if problems else ("", "", "")
+
+
+def test_open_get_close(http, profile, evidence):
+    w, ttl = profile.windows, 60
+    opened = _open(http, profile, ttl=ttl)
+    evidence.attach("open", opened.head())
+    expect(opened.status == 200, GATE, "open", "status", 200, opened.status, evidence=opened.head())
+    expect(not window_problems(opened.body, service=w["allowed_service"], ttl=ttl), GATE, "open",
+           *_first(window_problems(opened.body, service=w["allowed_service"], ttl=ttl)), evidence=opened.head())
+    wid = opened.body["window_id"]
+    got = http.get(profile.route("window_get", window_id=wid))
+    expect(got.status == 200 and (got.body or {}).get("state") == "open", GATE, f"window {wid}", "GET state",
+           "200 open", (got.status, (got.body or {}).get("state")), evidence=got.head())
+    listed = http.get(profile.route("windows"))
+    ids = [x.get("window_id") for x in (listed.body or {}).get("windows", [])]
+    expect(wid in ids, GATE, f"window {wid}", "in the open list", True, False, evidence=listed.head())
+    closed = http.post(profile.route("window_close"), {"window_id": wid})
+    body = closed.body or {}
+    expect(closed.status == 200 and body.get("state") == "closed" and body.get("window_id") == wid
+           and isinstance(body.get("closed_at"), (int, float)) and isinstance(body.get("duration_sec"), (int, float))
+           and body["duration_sec"] >= 0, GATE, f"window {wid}", "close",
+           "200 {window_id, closed_at, duration_sec >= 0, state: closed}", closed.head(200))
+    again = http.post(profile.route("window_close"), {"window_id": wid})
+    expect(not error_problems(again, (409,)), GATE, f"window {wid}", "second close", "409 JSON",
+           again.status, evidence=again.head())
+    listed = http.get(profile.route("windows"))
+    ids = [x.get("window_id") for x in (listed.body or {}).get("windows", [])]
+    expect(wid not in ids, GATE, f"window {wid}", "in the open list after close", False, True)
+
+
+def test_unknown_window(http, profile):
+    ghost = f"no-such-window-{uuid.uuid4().hex[:8]}"
+    got = http.get(profile.route("window_get", window_id=ghost))
+    expect(not error_problems(got, (404,)), GATE, "unknown window", "GET", "404 JSON", got.status,
+           evidence=got.head())
+    closed = http.post(profile.route("window_close"), {"window_id": ghost})
+    expect(not error_problems(closed, (404,)), GATE, "unknown window", "close", "404 JSON", closed.status,
+           evidence=closed.head())
+
+
+def test_expires_without_close(http, profile, evidence):
+    ttl, grace = int(profile.windows["ttl_sec"]), float(profile.windows["expiry_grace_sec"])
+    opened = _open(http, profile, ttl=ttl)
+    expect(opened.status == 200, GATE, "open", "status", 200, opened.status, evidence=opened.head())
+    wid, deadline = opened.body["window_id"], float(opened.body["deadline_timestamp"])
+    path = profile.route("window_get", window_id=wid)
+    try:
+        wait_until(lambda: time.time() >= deadline, timeout=ttl + 5, interval=0.05, what="the deadline")
+        body = wait_until(lambda: http.get(path).body, timeout=grace, interval=0.1, what=f"window {wid} expired",
+                          accept=lambda b: isinstance(b, dict) and b.get("state") == "expired")
+        late = time.time() - deadline
+    except WaitTimeout as exc:
+        body, late = exc.last, None
+    evidence.attach("expiry", f"window {wid} state {body!r}, seen {late} s after the deadline")
+    expect(late is not None, GATE, f"window {wid}", f"state {grace:.0f}s after the deadline", "'expired'",
+           repr(body)[:120], fix="enforce TTLs in the stack (a sweeper), not only on close")
+    listed = http.get(profile.route("windows"))
+    ids = [x.get("window_id") for x in (listed.body or {}).get("windows", [])]
+    expect(wid not in ids, GATE, f"window {wid}", "in the open list after expiry", False, True)
+    closed = http.post(profile.route("window_close"), {"window_id": wid})
+    expect(not error_problems(closed, (409,)), GATE, f"window {wid}", "close after expiry", "409 JSON",
+           closed.status, evidence=closed.head())
+
+
+def test_allowlist_and_ttl_validation(http, profile):
+    denied = _open(http, profile, service=profile.windows["denied_service"])
+    expect(not error_problems(denied, (403,)), GATE, profile.windows["denied_service"], "open", "403 JSON",
+           denied.status, evidence=denied.head(), fix="open windows only for services in the allowlist")
+    for ttl in (0, -5, 3601, 1.5, "30", True, None):
+        bad = http.post(profile.route("window_open"), {"service": profile.windows["allowed_service"], "ttl_sec": ttl})
+        expect(not error_problems(bad, (422,)), GATE, f"ttl_sec={ttl!r}", "open", "422 JSON", bad.status,
+               evidence=bad.head())
+
+
+def test_concurrent_opens_all_answered(http, profile, evidence):
+    n, w = int(profile.windows["concurrent_opens"]), profile.windows
+
+    def one(_: int):
+        own = HttpProbe(http.base_url, http.token_header, http.token, http.timeout)  # one connection each
+        try:
+            return _open(own, profile, ttl=60)
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        facts = list(pool.map(one, range(n)))
+    bad = [f for f in facts if f.status != 200 or window_problems(f.body, service=w["allowed_service"], ttl=60)]
+    evidence.attach("concurrent opens", f"{n - len(bad)}/{n} well-formed; first bad: {bad[0].head() if bad else '-'}")
+    for f in facts:  # leave the stack as found
+        if f.status == 200 and isinstance(f.body, dict) and "window_id" in f.body:
+            http.post(profile.route("window_close"), {"window_id": f.body["window_id"]})
+    expect(not bad, GATE, f"{n} concurrent opens", "well-formed 200 answers", n, n - len(bad),
+           evidence=bad[0].head() if bad else "", fix="raise madre's backlog/workers; never reset connections")

@@ -1,0 +1,45 @@
+"""Post-task maintenance (gate 5): the maintenance command runs beside madre under a
+timeout, exits 0, regenerates the DB map, and leaves integrity intact and no
+table with fewer rows than before."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fixtures.expect import expect
+from fixtures.gatefixtures import db_facts_now
+
+pytestmark = [pytest.mark.gate]
+GATE = "maintenance"
+
+
+def test_maintenance_keeps_data(backend, profile, tmp_path, evidence):
+    m = profile.maintenance
+    before = db_facts_now(backend, profile, tmp_path)
+    old_map = backend.read_file(m["service"], _map_path(backend, m))
+    res = backend.exec(m["service"], list(m["command"]), timeout=float(m["timeout_sec"]))
+    evidence.attach("log: maintenance", f"$ {' '.join(res.argv)}\nexit {res.rc} in {res.seconds:.1f}s\n{res.output}")
+    expect(res.rc == 0, GATE, " ".join(m["command"]), "exit code", 0,
+           "timeout" if res.rc is None else res.rc, evidence=res.tail(15))
+    raw = backend.read_file(m["service"], _map_path(backend, m))
+    expect(raw is not None, GATE, "DB map", "file", "present", "missing")
+    expect(raw != old_map, GATE, "DB map", "regenerated", "new content", "unchanged since before the run")
+    try:
+        db_map = json.loads(raw)
+    except ValueError:
+        db_map = None
+    expect(isinstance(db_map, dict) and isinstance(db_map.get("tables"), (dict, list)), GATE, "DB map",
+           "tables", "an object listing the tables", repr(raw[:80]))
+    after = db_facts_now(backend, profile, tmp_path)
+    expect(after.integrity_check == ["ok"] and not after.foreign_key_check, GATE, "database after maintenance",
+           "integrity", "ok", (after.integrity_check[:3], after.foreign_key_check[:3]))
+    # Rows may grow meanwhile (the stack is live); maintenance must never lose any.
+    lost = {t: (n, after.tables.get(t, 0)) for t, n in before.tables.items() if after.tables.get(t, 0) < n}
+    expect(not lost, GATE, "database after maintenance", "row counts", "none lower than before",
+           ", ".join(f"{t}: {a} -> {b}" for t, (a, b) in sorted(lost.items())[:5]))
+
+
+def _map_path(backend, m):
+    return m["container_db_map"] if backend.kind == "docker" else m["db_map"]

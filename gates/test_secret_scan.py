@@ -1,0 +1,44 @@
+"""Secret scan (gate 3): no hardcoded secret in the stack's tracked files or in its git
+history, and no .env file tracked. Known, accepted findings live in a reviewed
+allowlist, each with a reason. Findings are shown redacted, never in full."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.expect import expect
+
+pytestmark = [pytest.mark.gate]
+GATE = "secret_scan"
+
+
+@pytest.fixture(scope="module")
+def scan(profile):
+    from fixtures import secretscan
+
+    allow_path = profile.secrets.get("allowlist_path")
+    try:
+        allow = secretscan.load_allowlist(allow_path) if allow_path and allow_path.is_file() else None
+    except secretscan.AllowlistError as exc:
+        pytest.fail(f"{GATE}: allowlist {allow_path}: entries: expected valid, found {exc}", pytrace=False)
+    if not (profile.root / ".git").exists() and secretscan.git_toplevel(profile.root) is None:
+        pytest.fail(f"{GATE}: {profile.root}: git repository: expected one, found none "
+                    "(the scan covers tracked files and history)", pytrace=False)
+    return secretscan.scan_repo(profile.root, history=bool(profile.secrets.get("history", True)), allowlist=allow)
+
+
+def test_no_hardcoded_secrets(scan, evidence):
+    findings = [f for f in scan.findings if f.rule != "tracked_env"]
+    evidence.metric("secrets_found", len(findings))
+    evidence.attach("secret scan", f"{scan.files_scanned} files, {scan.blobs_scanned} history blobs, "
+                    f"{scan.bytes_scanned} bytes in {scan.seconds:.2f}s; {len(findings)} findings, "
+                    f"{len(scan.allowed)} allowed\n" + "\n".join(str(f) for f in scan.findings[:50]))
+    expect(not findings, GATE, "stack repository", "hardcoded secrets", 0, len(findings),
+           evidence="\n".join(str(f) for f in findings[:10]),
+           fix="remove the secret, rotate it, and purge it from history; or allowlist it with a reason")
+
+
+def test_no_tracked_env_file(scan):
+    envs = [f for f in scan.findings if f.rule == "tracked_env"]
+    expect(not envs, GATE, "stack repository", "tracked .env files", 0, len(envs),
+           evidence="\n".join(str(f) for f in envs[:10]), fix="git rm --cached the file and rotate what it held")

@@ -1,0 +1,107 @@
+"""Service health (gate 2): required services run and are healthy, every /health body
+is as the contract writes it, the gateway's aggregate tells the truth about its
+dependencies, and no required service restarts while the gates run. An optional
+service that is down is a recorded warning, not a failure."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+from fixtures.contract import health_problems
+from fixtures.expect import expect
+from fixtures.gatefixtures import disrupted
+from fixtures.waiting import WaitTimeout, wait_until
+
+pytestmark = [pytest.mark.gate]
+GATE = "service_health"
+# Runs beside a service (in its container, or with its interpreter) so internal
+# ports are asked from where they live, never published for the test's sake.
+_FETCH = ("import json,sys,urllib.request as u\n"
+          "r=u.urlopen(sys.argv[1],timeout=5)\n"
+          "print(json.dumps({'status':r.status,'body':json.loads(r.read() or b'null')}))")
+
+
+def test_required_services_running(backend, profile, evidence):
+    states = backend.states(refresh=True)
+    evidence.topology({"services": [{"name": n, "port": s.port, "exposure": s.exposure, "policy": s.policy,
+                                      "up": states[n].running} for n, s in profile.services.items()]})
+    for name, svc in profile.services.items():
+        st = states[name]
+        evidence.attach(f"state {name}", f"{st.status} health={st.health}")
+        if not svc.required:
+            if not st.running or st.health == "unhealthy":
+                warnings.warn(f"{GATE}: {name} (optional) is {st.status}: recorded, not blocking")
+                evidence.attach(f"warning {name}", f"optional service {name} is {st.status}")
+            continue
+        expect(st.running, GATE, name, "state", "running", st.status,
+               evidence=backend.logs(name, tail=20), fix=f"look at the {name} logs above and restart it")
+        expect(st.health in (None, "healthy"), GATE, name, "healthcheck", "healthy", st.health,
+               evidence=backend.logs(name, tail=20))
+
+
+def test_gateway_health_aggregate(http, profile, evidence):
+    fact = http.get(profile.route("health"), token=False)
+    evidence.attach("gateway /health", fact.head(600))
+    gateway = profile.public_service.name
+    expect(fact.status == 200, GATE, gateway, "GET /health status", 200, fact.status, evidence=fact.head())
+    problems = health_problems(fact.body, gateway)
+    expect(not problems, GATE, gateway, *(problems[0] if problems else ("", "", "")), evidence=fact.head())
+    deps = fact.body.get("dependencies")
+    expect(isinstance(deps, dict), GATE, gateway, "body.dependencies", "an object", repr(deps))
+    for name, svc in profile.services.items():
+        if name == gateway or not svc.required:
+            continue
+        expect(deps.get(name) == "ok", GATE, gateway, f"dependencies.{name}", "'ok'", repr(deps.get(name)),
+               evidence=fact.head())
+
+
+def test_service_health_bodies(backend, profile, evidence):
+    for name, svc in profile.services.items():
+        if not svc.health:
+            continue
+        if not backend.states()[name].running:
+            assert not svc.required, f"{GATE}: {name}: state: expected running, found down"
+            continue
+        res = backend.exec(name, ["python3", "-c", _FETCH, f"http://127.0.0.1:{svc.port}{svc.health}"], timeout=20)
+        evidence.attach(f"{name} {svc.health}", res.output[-400:])
+        expect(res.rc == 0, GATE, name, f"GET {svc.health}", "an answer", f"exit {res.rc}", evidence=res.tail(8))
+        seen = json.loads(res.output.strip().splitlines()[-1])
+        expect(seen["status"] == 200, GATE, name, f"GET {svc.health} status", 200, seen["status"])
+        problems = health_problems(seen["body"], name)
+        expect(not problems, GATE, name, *(problems[0] if problems else ("", "", "")), evidence=res.tail(3))
+
+
+@pytest.mark.disruptive
+def test_gateway_reports_a_down_dependency(backend, http, profile, disruptable, evidence):
+    """The aggregate must check, not assume: pause an optional service and watch it turn 'down'."""
+    if not disruptable:
+        pytest.skip("the profile has no optional service to pause")
+    victim = disruptable[0]
+    with disrupted(backend, profile, [victim]):
+        try:
+            body = wait_until(lambda: http.get(profile.route("health"), token=False).body, timeout=10,
+                              interval=0.5, what=f"dependencies.{victim} == 'down'",
+                              accept=lambda b: isinstance(b, dict) and b.get("dependencies", {}).get(victim) != "ok")
+            seen = body["dependencies"].get(victim)
+        except WaitTimeout as exc:
+            seen = f"still {exc.last!r}"[:200]
+    evidence.attach(f"gateway with {victim} paused", str(seen))
+    expect(seen == "down", GATE, profile.public_service.name, f"dependencies.{victim} while {victim} is paused",
+           "'down'", seen, fix="make /health probe each dependency with a short timeout")
+
+
+def test_required_restarts_not_growing(backend, profile, session_info):
+    states = backend.states(refresh=True, with_restarts=True)
+    for name, svc in profile.services.items():
+        if not svc.required:
+            continue
+        before, now = session_info.restarts.get(name), states[name].restarts
+        if before is not None and now is not None:
+            expect(now <= before, GATE, name, "restart count during the run", f"<= {before}", now,
+                   evidence=backend.logs(name, tail=20))
+        expect(states[name].instance == session_info.instances.get(name), GATE, name,
+               "instance during the run", session_info.instances.get(name), states[name].instance,
+               evidence=backend.logs(name, tail=20), fix=f"{name} restarted while the gates ran: see its logs")

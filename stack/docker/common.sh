@@ -1,0 +1,46 @@
+# Shared helpers for the Docker path of the reference stack. Sourced, not run.
+# Nothing here names a host: the Debian mirror is read from apt's own configuration
+# at run time, and Python packages come through pip's own configuration.
+
+VX11_REPO="${VX11_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+VX11_DOCKER_RUN="${VX11_DOCKER_RUN:-$VX11_REPO/.run/docker}"
+VX11_BASE_IMAGE="${VX11_BASE_IMAGE:-vx11-base:bookworm}"
+VX11_SERVICES=(tentaculo_link madre switch spawner)
+
+vx11_say() { printf '%s: %s\n' "${VX11_ME:-vx11-docker}" "$*" >&2; }
+vx11_die() { printf '%s: ERROR: %s\n' "${VX11_ME:-vx11-docker}" "$*" >&2; exit "${2:-1}"; }
+
+# The Debian archive apt uses on this machine (the stanza whose Suites holds "bookworm"),
+# or VX11_DEBIAN_MIRROR when set. Prints nothing when none is found.
+vx11_debian_mirror() {
+    if [[ -n "${VX11_DEBIAN_MIRROR:-}" ]]; then printf '%s\n' "$VX11_DEBIAN_MIRROR"; return; fi
+    local f=/etc/apt/sources.list.d/debian.sources m=""
+    if [[ -r "$f" ]]; then
+        m="$(awk 'BEGIN{RS=""; FS="\n"}
+            { uris=""; suite=0
+              for (i=1;i<=NF;i++) {
+                if ($i ~ /^URIs:/)   { split($i,a,/[ \t]+/); uris=a[2] }
+                if ($i ~ /^Suites:/) { n=split($i,s,/[ \t]+/); for (j=2;j<=n;j++) if (s[j]=="bookworm") suite=1 }
+              }
+              if (suite && uris!="") { print uris; exit } }' "$f")"
+        [[ -z "$m" ]] && m="$(awk '/^URIs:/{print $2; exit}' "$f")"
+    fi
+    if [[ -z "$m" && -r /etc/apt/sources.list ]]; then
+        m="$(awk '$1=="deb" { i=2; if ($2 ~ /^\[/) { while (i<=NF && $i !~ /\]$/) i++; i++ }
+                              if ($(i+1)=="bookworm") { print $i; exit } }' /etc/apt/sources.list)"
+    fi
+    printf '%s\n' "$m"
+}
+
+vx11_image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+vx11_image_label() {  # image label
+    docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
+}
+
+# Elapsed-time note, appended to .run/docker/timings.log as "<step> <seconds>".
+vx11_timing() {
+    mkdir -p "$VX11_DOCKER_RUN"
+    printf '%s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" "$2" >>"$VX11_DOCKER_RUN/timings.log"
+    vx11_say "$1 took ${2}s"
+}

@@ -1,0 +1,1 @@
+"""madre: the VX11 orchestrator (chat, power windows, feature flags, the SQLite database)."""

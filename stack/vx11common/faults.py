@@ -1,0 +1,53 @@
+"""Fault switches: deliberate, named defects a stack can be started with.
+
+``VX11_FAULTS=name,name`` is read once at start. Each service keeps a tiny
+``faults.py`` that asks ``FaultSwitches(service).on(name)``, so the healthy code
+path reads clean. The table below is the single list of known switches; the
+local launcher refuses unknown names. stack/README.md documents each one.
+"""
+
+from __future__ import annotations
+
+import os
+
+# name -> (service that implements it, promise it breaks)
+KNOWN: dict[str, tuple[str, str]] = {
+    "chat_5xx": ("tentaculo_link", "chat never 5xx"),
+    "bad_input_5xx": ("tentaculo_link", "bad chat input gives 4xx JSON"),
+    "no_auth": ("tentaculo_link", "token required (401)"),
+    "degraded_503": ("tentaculo_link", "degraded fallback still answers 200"),
+    "absolute_origin_ui": ("tentaculo_link", "operator UI relative API base"),
+    "health_blind": ("tentaculo_link", "gateway health aggregates real dependency state"),
+    "health_body_wrong": ("all", "health body names its service"),
+    "ttl_not_enforced": ("madre", "window TTL enforced within 1 s"),
+    "wrong_deadline": ("madre", "deadline = opened_at + ttl_sec"),
+    "allowlist_open": ("madre", "allowlist refuses other services (403)"),
+    "double_close_accepted": ("madre", "closing a closed window is 409"),
+    "flag_on_in_api": ("madre", "flags off and the three sources agree"),
+    "maintenance_fails": ("madre", "maintenance exits 0"),
+    "maintenance_loses_rows": ("madre", "maintenance keeps row counts"),
+    "slow_chat": ("madre", "chat latency within the SLO"),
+    "concurrency_resets": ("madre", "50 concurrent opens all answered"),
+}
+
+
+def parse(value: str | None) -> frozenset[str]:
+    return frozenset(p.strip() for p in (value or "").split(",") if p.strip())
+
+
+def unknown(names: frozenset[str]) -> list[str]:
+    return sorted(n for n in names if n not in KNOWN)
+
+
+class FaultSwitches:
+    """The switches of one service, read from VX11_FAULTS when created."""
+
+    def __init__(self, service: str, value: str | None = None) -> None:
+        self.service = service
+        self.active = parse(os.environ.get("VX11_FAULTS") if value is None else value)
+
+    def on(self, name: str) -> bool:
+        owner = KNOWN.get(name, ("?", ""))[0]
+        if owner not in (self.service, "all"):  # a typo in code, not in config
+            raise KeyError(f"fault {name!r} is not a {self.service} fault")
+        return name in self.active
