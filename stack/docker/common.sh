@@ -44,3 +44,8 @@ vx11_timing() {
     printf '%s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" "$2" >>"$VX11_DOCKER_RUN/timings.log"
     vx11_say "$1 took ${2}s"
 }
+
+# Logs we keep must not name hosts either: replace the host part of every URL.
+vx11_redact() {
+    sed -E 's#([a-zA-Z][a-zA-Z0-9+.-]*://)([^/[:space:]"'"'"'<>]+)#\1<host>#g'
+}
