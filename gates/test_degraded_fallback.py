@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.contract import FALLBACK_SOURCE, chat_problems, error_problems
+from fixtures.contract import FALLBACK_SOURCE, error_problems
 from fixtures.expect import expect
 from fixtures.gatefixtures import chat, disrupted
 from fixtures.stack import PROFILE_KEY
@@ -23,15 +23,16 @@ MAX_MESSAGE = 16 * 1024
 @pytest.mark.disruptive
 def test_chat_degraded_with_optional_backends_down(backend, http, profile, disruptable, evidence):
     with disrupted(backend, profile, disruptable) as paused:
-        sid, fact = chat(http, profile, "are you there while the model router is down?")
+        _, fact = chat(http, profile, "are you there while the model router is down?")
     evidence.attach(f"chat with {', '.join(paused) or 'nothing'} paused", fact.head(600))
-    problems = chat_problems(fact, sid)
-    expect(not problems, GATE, "POST " + profile.route("chat"), *(problems[0] if problems else ("", "", "")),
+    subject = f"POST {profile.route('chat')} with {', '.join(paused) or 'nothing'} down"
+    # The full body is the chat gate's promise; here: the answer comes, and says it is degraded.
+    expect(fact.status == 200 and fact.is_json_object, GATE, subject, "status", "200 JSON", fact.status,
            evidence=fact.head(), fix="answer from the local fallback when the model backend is unavailable")
-    expect(fact.body["degraded"] is True, GATE, "chat with optional backends down", "degraded", True,
-           fact.body["degraded"], evidence=fact.head())
-    expect(fact.body["fallback_source"] == FALLBACK_SOURCE, GATE, "chat with optional backends down",
-           "fallback_source", repr(FALLBACK_SOURCE), repr(fact.body["fallback_source"]), evidence=fact.head())
+    expect(fact.body.get("degraded") is True, GATE, subject, "degraded", True, fact.body.get("degraded"),
+           evidence=fact.head())
+    expect(fact.body.get("fallback_source") == FALLBACK_SOURCE, GATE, subject, "fallback_source",
+           repr(FALLBACK_SOURCE), repr(fact.body.get("fallback_source")), evidence=fact.head())
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),

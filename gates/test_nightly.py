@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from fixtures.expect import expect
 from fixtures.http import HttpProbe, percentile
-
 from gates.test_degraded_fallback import _fuzz_settings, bad_bodies
 
 pytestmark = [pytest.mark.nightly]
@@ -65,7 +64,7 @@ def test_chat_load(http, profile, evidence):
 
 def test_window_soak(http, profile, evidence):
     rounds, bad = 200, []
-    for i in range(rounds):
+    for _ in range(rounds):
         opened = http.post(profile.route("window_open"), {"service": profile.windows["allowed_service"], "ttl_sec": 30})
         if opened.status != 200:
             bad.append(opened.head())

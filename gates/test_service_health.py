@@ -33,7 +33,7 @@ def test_required_services_running(backend, profile, evidence):
         evidence.attach(f"state {name}", f"{st.status} health={st.health}")
         if not svc.required:
             if not st.running or st.health == "unhealthy":
-                warnings.warn(f"{GATE}: {name} (optional) is {st.status}: recorded, not blocking")
+                warnings.warn(f"{GATE}: {name} (optional) is {st.status}: recorded, not blocking", stacklevel=2)
                 evidence.attach(f"warning {name}", f"optional service {name} is {st.status}")
             continue
         expect(st.running, GATE, name, "state", "running", st.status,

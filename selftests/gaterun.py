@@ -1,0 +1,77 @@
+"""Run the gate suite as a user would (a subprocess) and read what each gate did.
+
+Used by the fault matrix and the healthy-stack runs: the JUnit XML of the run is
+parsed into one outcome per gate (the worst of its tests) with the first line of
+the first failure, which must read `<gate>: <subject>: <property>: ...`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+_RANK = {"passed": 0, "skipped": 0, "failed": 2, "error": 3}
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    gate: str
+    outcome: str                 # passed | failed | error | skipped
+    first_line: str = ""
+
+
+@dataclass(frozen=True)
+class GateRun:
+    rc: int
+    gates: dict[str, GateOutcome]
+    output: str
+
+    @property
+    def failing(self) -> set[str]:
+        return {g for g, o in self.gates.items() if o.outcome in ("failed", "error")}
+
+    def explain(self) -> str:
+        lines = [f"rc={self.rc}"] + [f"  {g}: {o.outcome} {o.first_line}" for g, o in sorted(self.gates.items())]
+        return "\n".join(lines) + "\n--- output tail ---\n" + "\n".join(self.output.splitlines()[-40:])
+
+
+def parse_junit(path: Path) -> dict[str, GateOutcome]:
+    gates: dict[str, GateOutcome] = {}
+    for case in ET.parse(path).iter("testcase"):
+        module = case.get("classname", "").split(".")
+        mod = next((m for m in reversed(module) if m.startswith("test_")), module[-1])
+        gate = mod.removeprefix("test_")
+        outcome, line = "passed", ""
+        for tag in ("error", "failure", "skipped"):
+            el = case.find(tag)
+            if el is not None:
+                outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[tag]
+                text = (el.get("message") or el.text or "").strip()
+                line = text.splitlines()[0] if text else ""
+                break
+        prev = gates.get(gate)
+        if prev is None or _RANK[outcome] > _RANK[prev.outcome]:
+            gates[gate] = GateOutcome(gate, outcome, line)
+    return gates
+
+
+def run_gates(tmp: Path, marker: str = "gate", *args: str, env: dict[str, str] | None = None,
+              timeout: float = 600) -> GateRun:
+    """`pytest -m MARKER --launcher external ...` against whatever stack is up."""
+    junit = tmp / f"junit-{marker.replace(' ', '_')}.xml"
+    argv = [sys.executable, "-m", "pytest", "-m", marker, "--launcher", "external", "-p", "no:cacheprovider",
+            f"--junitxml={junit}", "-o", "junit_family=xunit2", "--no-evidence", "-q", *args]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
+                          env={**os.environ, **(env or {})})
+    gates = parse_junit(junit) if junit.is_file() else {}
+    return GateRun(done.returncode, gates, done.stdout + done.stderr)
+
+
+def stack_local(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(REPO / "scripts" / "stack-local"), *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, check=False, env={**os.environ, **(env or {})})

@@ -1,0 +1,1 @@
+"""spawner: starts/stops services on madre's behalf (health only in the reference stack)."""
