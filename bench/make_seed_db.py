@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-GEN_VERSION = 3                     # bump when the shape changes: cached files are rebuilt
+GEN_VERSION = 4                     # bump when the shape changes: cached files are rebuilt
 SEED_ROWS = 1_149_987               # the seed baseline's row count, at scale 1
 SIZES = {"6MB": 0.01, "60MB": 0.1, "600MB": 1.0, "6GB": 10.0}
 DEFAULT_DIR = Path("/tmp/vx11-bench")
@@ -159,7 +159,7 @@ def _rows(t: Table, ids: range, counts: dict[str, int], text: _Text, rng: random
                  text(120)) for i in ids]
     if t.name == "chat_messages":
         return [(i, pick("sessions"), "user" if i % 2 else "assistant",
-                 text(5000) if i % 97 == 0 else text(620), int(r() * 900), f"req-{i:x}", ts - r() * 9e6)
+                 text(5000) if i % 97 == 0 else text(600), int(r() * 900), f"req-{i:x}", ts - r() * 9e6)
                 for i in ids]
     if t.name == "model_calls":
         return [(i, pick("chat_messages"), SERVICES[i % 3], "local_llm_degraded" if i % 4 else "deepseek",
@@ -233,12 +233,12 @@ def build(path: Path, scale: float = 1.0, *, seed: int = 29) -> Path:
             extra = counts[t.name] // 40
             _load(con, t, 1, extra, counts, text, rng)
             _load(con, t, extra + 1, counts[t.name], counts, text, rng)
-            con.execute(f"DELETE FROM events WHERE id <= {extra}")
         else:
             _load(con, t, 1, counts[t.name], counts, text, rng)
     for t in specs:
         for k, cols in enumerate(t.indexes):
             con.execute(f"CREATE INDEX idx_{t.name}_{k} ON {t.name}({cols})")
+    con.execute(f"DELETE FROM events WHERE id <= {counts['events'] // 40}")
     con.execute(f"PRAGMA user_version={GEN_VERSION}")
     con.execute("COMMIT")
     con.execute("PRAGMA locking_mode=NORMAL")

@@ -1,0 +1,73 @@
+"""Profiles: the default loads; every bad value is a usage error naming its key."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures.profile import DEFAULT_PROFILE, ProfileError, expand, load_profile
+from selftests.gaterun import REPO
+
+
+def test_default_profile_loads():
+    p = load_profile()
+    assert p.public_service.name == "tentaculo_link"
+    assert p.services["switch"].policy == "optional" and p.services["redis"].required
+    assert p.url("window_get", window_id="w1").endswith("/madre/power/window/w1")
+    assert p.root == (REPO / "stack").resolve()
+
+
+def _variant(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEFAULT_PROFILE.read_text()
+    assert old in text, old
+    out = tmp_path / "p.toml"
+    out.write_text(text.replace(old, new, 1).replace('root = "../stack"', f'root = "{REPO / "stack"}"'))
+    return out
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ('launcher = "local"', 'launcher = "kubernetes"', "stack.launcher"),
+    ('exposure = "internal"', 'exposure = "private"', "services.madre.exposure"),
+    ("port = 8001", 'port = "8001"', "services.madre.port"),
+    ("port = 8001", "port = 70000", "services.madre.port"),
+    ("port = 8001", "port = 8000", "services.*.port"),
+    ('exposure = "internal"', 'exposure = "public"', "services.*.exposure"),
+    ('policy = "optional"', 'policy = "maybe"', "services.switch.policy"),
+    ('chat = "/operator/api/chat"', 'chat = "operator/api/chat"', "routes.chat"),
+    ('window_get = "/madre/power/window/{window_id}"', 'window_get = "/madre/power/window"', "routes.window_get"),
+    ("chat_p95_ms = 1500", "chat_p95_ms = -1", "slo.chat_p95_ms"),
+    ("chat_requests = 10", "chat_requests = true", "slo.chat_requests"),
+    ('service = "madre"\ncontainer_path', 'service = "nobody"\ncontainer_path', "database.service"),
+    ('base_url = "http://127.0.0.1:8000"', 'base_url = "ftp://x"', "stack.base_url"),
+    ('[token]\nenv = "VX11_TOKEN"', '[token]\nenv = 3', "token.env"),
+])
+def test_bad_value_names_the_key(tmp_path, old, new, key):
+    with pytest.raises(ProfileError, match=re.escape(f"'{key}'")):
+        load_profile(_variant(tmp_path, old, new))
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(ProfileError, match="no such file"):
+        load_profile(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[stack\nname=")
+    with pytest.raises(ProfileError, match="not valid TOML"):
+        load_profile(bad)
+
+
+def test_bad_profile_is_a_usage_error_not_a_traceback(tmp_path):
+    bad = _variant(tmp_path, 'launcher = "local"', 'launcher = "nomad"')
+    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "gate", f"--vx11-profile={bad}", "-p",
+                           "no:cacheprovider", "--no-evidence"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "stack.launcher" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_expand_uses_service_env():
+    assert expand("${VX11_DATA_DIR:-data}/vx11.db", {}) == "data/vx11.db"
+    assert expand("${VX11_DATA_DIR:-data}/vx11.db", {"VX11_DATA_DIR": "/srv"}) == "/srv/vx11.db"
