@@ -159,11 +159,11 @@ def _rows(t: Table, ids: range, counts: dict[str, int], text: _Text, rng: random
                  text(120)) for i in ids]
     if t.name == "chat_messages":
         return [(i, pick("sessions"), "user" if i % 2 else "assistant",
-                 text(5000) if i % 97 == 0 else text(600), int(r() * 900), f"req-{i:x}", ts - r() * 9e6)
+                 text(5000) if i % 97 == 0 else text(590), int(r() * 900), f"req-{i:x}", ts - r() * 9e6)
                 for i in ids]
     if t.name == "model_calls":
         return [(i, pick("chat_messages"), SERVICES[i % 3], "local_llm_degraded" if i % 4 else "deepseek",
-                 text(520), text(430), r() * 2000, "ok" if i % 50 else "error", ts - r() * 9e6)
+                 text(480), text(400), r() * 2000, "ok" if i % 50 else "error", ts - r() * 9e6)
                 for i in ids]
     if t.name == "power_windows":
         return [(i, f"win-{i:08d}-{rng.getrandbits(48):012x}", "switch", 30, ts - i, ts - i + 30, ts - i + 20,

@@ -41,14 +41,14 @@ def test_chat_requests_all_ok(http, profile, evidence):
            evidence=f"p50={p50:.0f} p99={p99:.0f} over {n} requests", fix="profile the chat path")
 
 
-@pytest.mark.parametrize("token", [None, "wrong-token-for-gate"], ids=["missing", "wrong"])
+@pytest.mark.parametrize("sent", [None, "wrong-token-for-gate"], ids=["missing", "wrong"])
 @pytest.mark.parametrize("route", ["chat", "windows", "flags"])
-def test_token_required(http, profile, token, route):
+def test_token_required(http, profile, sent, route):
     path = profile.route(route)
     if route == "chat":
         fact = http.call("POST", path, json_body={"message": "hello", "session_id": "auth-check"},
-                         token=token or False)
+                         token=sent or False)
     else:
-        fact = http.call("GET", path, token=token or False)
+        fact = http.call("GET", path, token=sent or False)
     problems = error_problems(fact, (401,))
     expect(not problems, GATE, path, *(problems[0] if problems else ("", "", "")), evidence=fact.head())

@@ -46,6 +46,6 @@ vx11_timing() {
 }
 
 # Logs we keep must not name hosts either: replace the host part of every URL.
-vx11_redact() {
-    sed -E 's#([a-zA-Z][a-zA-Z0-9+.-]*://)([^/[:space:]"'"'"'<>]+)#\1<host>#g'
+vx11_redact() {  # hosts with a dot and a letter: not loopback addresses nor service names
+    sed -E 's#([a-zA-Z][a-zA-Z0-9+.-]*://)([A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*\.[A-Za-z0-9.-]+|[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z][A-Za-z0-9.-]*)#\1<host>#g'
 }

@@ -83,13 +83,15 @@ def _request_id(request: Request) -> str:
 
 
 async def _read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
-    """The body, or None as soon as it grows past ``limit`` bytes."""
+    """The body, or None when it is over ``limit`` bytes (the rest is read and dropped, so
+    the client can finish sending and read the 413 instead of seeing a reset)."""
     data = bytearray()
+    over = False
     async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            return None
-    return bytes(data)
+        if not over:
+            data += chunk
+            over = len(data) > limit
+    return None if over else bytes(data)
 
 
 @app.get("/health")

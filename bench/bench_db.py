@@ -1,0 +1,173 @@
+"""The SQLite probe against the sqlite3 command-line shell, measured in one run.
+
+For each size: the probe's ``check`` on a snapshot (snapshot excluded), the
+probe's snapshot + check (included), and ``sqlite3 -readonly DB "PRAGMA
+integrity_check; PRAGMA foreign_key_check;"`` on the same database, each the
+median of ``--repeat`` interleaved runs on a warm page cache. The ratio is
+ours / CLI (goal <= 1.0). Two reference columns say where the difference comes
+from: the CLI with mmap on (what mmap alone buys) and the probe with one worker
+(whole-database PRAGMAs, no split). The probe does more than the CLI: it also
+runs quick_check and counts every table's rows.
+
+Then the fault table: a copy of a seed database with one seeded fault each
+(an index that disagrees with its table, a damaged page, free pages dropped
+from the freelist, a foreign key to nowhere); the probe's verdict must match
+the CLI's.
+
+    python -m bench.bench_db [60MB 600MB ...] [--big] [--quick] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import make_seed_db as seed
+from fixtures import sqlite_probe as probe
+
+CLI = shutil.which("sqlite3") or "/usr/bin/sqlite3"
+CLI_SQL = "PRAGMA integrity_check; PRAGMA foreign_key_check;"
+
+
+def machine() -> list[str]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cli = subprocess.run([CLI, "--version"], capture_output=True, text=True).stdout.split()
+    return [f"- CPU: {model}, {os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.2f}",
+            f"- SQLite: library {sqlite3.sqlite_version} (Python {platform.python_version()}), "
+            f"CLI {cli[0] if cli else '?'} ({CLI})",
+            f"- OS: {platform.platform()}"]
+
+
+def run_cli(db: Path, sql: str = CLI_SQL, mmap: bool = False) -> tuple[float, bool, list[str]]:
+    """Seconds, clean exit, and the output lines (stderr lines prefixed with 'error:')."""
+    argv = [CLI, "-readonly"] + (["-cmd", f"PRAGMA mmap_size={probe.MMAP_BYTES}"] if mmap else [])
+    start = time.perf_counter()
+    done = subprocess.run(argv + [str(db), sql], capture_output=True, text=True)
+    took = time.perf_counter() - start
+    return took, done.returncode == 0, done.stdout.splitlines() + [f"error: {x}" for x in done.stderr.splitlines()]
+
+
+def cli_verdict(db: Path) -> str:
+    """The CLI's verdict, each PRAGMA run on its own so their outputs cannot mix."""
+    _, ok, lines = run_cli(db, "PRAGMA integrity_check;")
+    integrity = "ok" if ok and lines == ["ok"] else "FAIL"
+    _, ok, lines = run_cli(db, "PRAGMA foreign_key_check;")
+    return f"integrity {integrity}, fk {'ok' if ok and not lines else 'FAIL'}"
+
+
+def probe_verdict(f: probe.DbFacts) -> str:
+    fk = "not run" if f.foreign_key_check is None else ("ok" if f.fk_ok else "FAIL")
+    return f"integrity {'ok' if f.integrity_ok else 'FAIL'}, fk {fk}"
+
+
+def warm(path: Path) -> None:
+    with open(path, "rb") as fh:
+        while fh.read(1 << 24):
+            pass
+
+
+def bench_size(label: str, scale: float, repeat: int, workers: int, tmp: Path) -> dict:
+    db = seed.ensure(scale)
+    warm(db)
+    snap = tmp / f"snap-{label}.db"
+    times: dict[str, list[float]] = {k: [] for k in ("cli", "cli_mmap", "snap", "check", "whole")}
+    verdicts = set()
+    for _ in range(repeat):     # interleaved, so background load hits every column alike
+        took, ok, lines = run_cli(db)
+        times["cli"].append(took)
+        verdicts.add(("cli", "3/3 clean" if ok and lines == ["ok"] else "not clean"))
+        times["cli_mmap"].append(run_cli(db, mmap=True)[0])
+        start = time.perf_counter()
+        probe.snapshot(db, snap, timeout=600)
+        times["snap"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        facts = probe.check(snap, workers=workers)
+        times["check"].append(time.perf_counter() - start)
+        verdicts.add(("probe", "3/3 clean" if facts.checks_passed == 3 else "not clean"))
+        start = time.perf_counter()
+        probe.check(snap, workers=1)
+        times["whole"].append(time.perf_counter() - start)
+    snap.unlink(missing_ok=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    med["incl"] = statistics.median(s + c for s, c in zip(times["snap"], times["check"]))
+    return dict(label=label, facts=facts, med=med, verdicts=sorted(verdicts))
+
+
+def fault_cases(scale: float, workers: int, tmp: Path) -> list[tuple[str, str, str, str]]:
+    db = seed.ensure(scale)
+    faults = [
+        ("index disagrees with its table", lambda p: seed.corrupt_index(p, "idx_chat_messages_0")),
+        ("damaged table page", lambda p: seed.corrupt_page(p, "chat_messages")),
+        ("free pages dropped from the freelist", seed.orphan_free_pages),
+        ("foreign key to a missing parent", seed.add_fk_violation),
+    ]
+    rows = []
+    for name, damage in faults:
+        copy = tmp / "fault.db"
+        probe.snapshot(db, copy, timeout=600)     # a private, checkpointed copy
+        what = damage(copy)
+        cli = cli_verdict(copy)
+        par = probe.check(copy, workers=workers, quick_first=False)
+        whole = probe.check(copy, workers=1, quick_first=False)
+        rows.append((f"{name} ({what})", cli, probe_verdict(par), probe_verdict(whole)))
+        copy.unlink()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.bench_db", description=__doc__.split("\n")[0])
+    ap.add_argument("sizes", nargs="*", help=f"{', '.join(seed.SIZES)} or scale factors (default 60MB 600MB)")
+    ap.add_argument("--big", action="store_true", help="add the 6 GB database (builds it once: minutes)")
+    ap.add_argument("--quick", action="store_true", help="CI mode: one small database, one run")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is shown")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args(argv)
+    sizes = ["6MB"] if args.quick else (args.sizes or ["60MB", "600MB"])
+    if args.big and "6GB" not in sizes:
+        sizes.append("6GB")
+    repeat = 1 if args.quick else args.repeat
+    print("# SQLite probe vs sqlite3 CLI\n")
+    print("\n".join(machine()) + f"\n- probe workers: {args.workers}; median of {repeat} run(s)\n")
+    print("| db | rows | CLI s | CLI+mmap s | probe 1 worker s | probe check s | snapshot+check s "
+          "| ratio check/CLI | ratio incl/CLI | verdicts |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    agree = True
+    with tempfile.TemporaryDirectory(prefix="vx11-bench-") as tmp:
+        for label in sizes:
+            r = bench_size(label, seed.parse_size(label), repeat, args.workers, Path(tmp))
+            m, f = r["med"], r["facts"]
+            same = len({v for _, v in r["verdicts"]}) == 1
+            agree &= same
+            print(f"| {f.size_bytes / 1e6:,.0f} MB | {f.total_rows:,} | {m['cli']:.2f} | {m['cli_mmap']:.2f} "
+                  f"| {m['whole']:.2f} | {m['check']:.2f} | {m['incl']:.2f} | **{m['check'] / m['cli']:.2f}** "
+                  f"| {m['incl'] / m['cli']:.2f} | {'same: ' if same else 'DIFFER: '}"
+                  f"{'; '.join(f'{k} {v}' for k, v in r['verdicts']) if not same else r['verdicts'][0][1]} |")
+            sys.stdout.flush()
+        print(f"\nload average at end {os.getloadavg()[0]:.2f}\n")
+        print("| seeded fault (on a copy) | CLI | probe parallel | probe whole | same |")
+        print("|---|---|---|---|---|")
+        for name, cli, par, whole in fault_cases(seed.parse_size(sizes[0]), args.workers, Path(tmp)):
+            same = cli == par == whole
+            agree &= same
+            print(f"| {name} | {cli} | {par} | {whole} | {'yes' if same else 'NO'} |")
+    return 0 if agree else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""The fault matrix: every gate is shown to fail on a real fault, and to pass on a
+healthy stack.
+
+Each case starts the reference stack (local processes) with one fault, runs the
+gates and E2E scenarios as a user would (`pytest -m "gate or e2e" --launcher
+external` in a subprocess), and checks that exactly the expected gates fail and
+that the first one's failure line reads as the fault says. Faults come from two
+places: the stack's own switches (VX11_FAULTS), and deployment faults made from
+outside on a throwaway copy of the stack's repository.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from selftests.gaterun import REPO, GateRun, run_gates, stack_local
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow]
+ALL = "gate or e2e"
+
+# fault switch -> (gates that must fail, the first line of the first of them)
+SWITCHES: dict[str, tuple[set[str], str]] = {
+    "chat_5xx": ({"chat_endpoint", "degraded_fallback", "e2e_operator_chat"}, r"chat_endpoint: POST /operator/api/chat: status .*expected 200, found 500"),
+    "bad_input_5xx": ({"degraded_fallback"}, r"degraded_fallback: POST /operator/api/chat.*: status: expected 4\d\d.*found 500"),
+    "no_auth": ({"chat_endpoint"}, r"chat_endpoint: /\S+: status: expected 401, found 200"),
+    "degraded_503": ({"degraded_fallback"}, r"degraded_fallback: POST /operator/api/chat with .* down: status: expected 200 JSON, found 503"),
+    "absolute_origin_ui": ({"e2e_operator_chat"}, r"e2e_operator_chat: operator UI: absolute origins shipped: expected none"),
+    "health_blind": ({"service_health"}, r"service_health: tentaculo_link: dependencies\.\w+ while \w+ is paused: expected 'down'"),
+    "health_body_wrong": ({"service_health"}, r"service_health: \w+: body\.service: expected present, found missing"),
+    "ttl_not_enforced": ({"e2e_window_lifecycle"}, r"e2e_window_lifecycle: window \S+: state 1s after the deadline: expected 'expired'"),
+    "wrong_deadline": ({"e2e_window_lifecycle"}, r"e2e_window_lifecycle: open: deadline_timestamp - \(opened_at \+ ttl_sec\): expected 0"),
+    "allowlist_open": ({"e2e_window_lifecycle"}, r"e2e_window_lifecycle: random_service: open: expected 403 JSON, found 200"),
+    "double_close_accepted": ({"e2e_window_lifecycle"}, r"e2e_window_lifecycle: window \S+: second close: expected 409 JSON, found 200"),
+    "flag_on_in_api": ({"feature_flags"}, r"feature_flags: playwright: api: expected off \(false\), found True"),
+    "maintenance_fails": ({"maintenance"}, r"maintenance: python -m madre.maintenance: exit code: expected 0, found 1"),
+    "maintenance_loses_rows": ({"maintenance"}, r"maintenance: database after maintenance: row counts: expected none lower than before"),
+    "slow_chat": ({"chat_endpoint"}, r"chat_endpoint: POST /operator/api/chat: p95 latency: expected <= \d+ ms"),
+    "concurrency_resets": ({"e2e_window_lifecycle"}, r"e2e_window_lifecycle: 50 concurrent opens: well-formed 200 answers: expected 50"),
+}
+
+
+def _check(run: GateRun, expected: set[str], first_line: str) -> None:
+    assert run.failing == expected, f"expected exactly {sorted(expected)} to fail\n{run.explain()}"
+    lines = [run.gates[g].first_line for g in sorted(expected)]
+    assert any(re.search(first_line, line) for line in lines), f"no failure line matches {first_line!r}\n{run.explain()}"
+    assert run.rc == 1, f"a broken promise must exit 1\n{run.explain()}"
+
+
+@pytest.fixture(scope="module")
+def local_stack():
+    """Stops whatever this module started, whatever happens."""
+    stack_local("stop")
+    yield stack_local
+    stack_local("stop")
+
+
+def _start(local_stack, *args: str) -> None:
+    local_stack("stop")
+    done = local_stack("start", *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_healthy_stack_passes(local_stack, tmp_path):
+    _start(local_stack)
+    run = run_gates(tmp_path, ALL)
+    assert run.rc == 0 and not run.failing, run.explain()
+    assert {"db_integrity", "service_health", "secret_scan", "chat_endpoint", "maintenance", "single_entrypoint",
+            "feature_flags", "degraded_fallback", "image_boot", "e2e_operator_chat",
+            "e2e_window_lifecycle"} <= set(run.gates), run.explain()
+
+
+@pytest.mark.parametrize("fault", sorted(SWITCHES))
+def test_fault_switch_fails_its_gate(local_stack, tmp_path, fault):
+    expected, first_line = SWITCHES[fault]
+    _start(local_stack, "--faults", fault)
+    _check(run_gates(tmp_path, ALL), expected, first_line)
+
+
+# -- deployment faults, made from outside on a throwaway copy of the stack ------
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def stack_copy(tmp_path: Path) -> Path:
+    """The reference stack as its own git repository, as a user's stack would be."""
+    root = tmp_path / "stack"
+    shutil.copytree(REPO / "stack", root, ignore=shutil.ignore_patterns("data", "__pycache__", "*.pyc"))
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "-c", "user.name=fault", "-c", "user.email=fault@localhost", "commit", "-qm", "stack")
+    return root
+
+
+def _commit(root: Path, message: str) -> None:
+    _git(root, "add", "-A")
+    _git(root, "-c", "user.name=fault", "-c", "user.email=fault@localhost", "commit", "-qm", message)
+
+
+def _planted_key() -> str:
+    # Assembled at run time so this repository never holds a live-looking key.
+    return "AKIA" + "Q7ZL2M4X" + "9WPT3B5K"
+
+
+def test_tracked_env_file(local_stack, stack_copy, tmp_path):
+    (stack_copy / ".env").write_text("VX11_TOKEN=" + "d41f" * 8 + "\n")
+    _commit(stack_copy, "add env")
+    _start(local_stack, "--root", str(stack_copy))
+    _check(run_gates(tmp_path, ALL, f"--stack-root={stack_copy}"), {"secret_scan"},
+           r"secret_scan: stack repository: tracked \.env files: expected 0, found 1")
+
+
+def test_key_planted_in_history(local_stack, stack_copy, tmp_path):
+    leak = stack_copy / "madre" / "cloud.py"
+    leak.write_text(f'AWS_ACCESS_KEY_ID = "{_planted_key()}"\n')
+    _commit(stack_copy, "add cloud client")
+    leak.unlink()
+    _commit(stack_copy, "remove it again")
+    _start(local_stack, "--root", str(stack_copy))
+    _check(run_gates(tmp_path, ALL, f"--stack-root={stack_copy}"), {"secret_scan"},
+           r"secret_scan: stack repository: hardcoded secrets: expected 0, found [1-9]")
+
+
+def test_flag_on_in_config(local_stack, stack_copy, tmp_path):
+    flags = stack_copy / "config" / "flags.toml"
+    flags.write_text(flags.read_text().replace("smoke_tests = false", "smoke_tests = true"))
+    _commit(stack_copy, "turn smoke tests on")
+    _start(local_stack, "--root", str(stack_copy))
+    _check(run_gates(tmp_path, ALL, f"--stack-root={stack_copy}"), {"feature_flags"},
+           r"feature_flags: smoke_tests: config config/flags\.toml: expected off \(false\), found True")
+
+
+def _corrupt_an_index(db: Path) -> None:
+    """Overwrite the cells of one secondary index's leaf page: the tables stay readable."""
+    with sqlite3.connect(db) as conn:
+        name, = conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL "
+                             "ORDER BY name LIMIT 1").fetchone()
+        pages = [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name=? AND pagetype='leaf'", (name,))]
+        page_size, = conn.execute("PRAGMA page_size").fetchone()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with db.open("r+b") as fh:
+        fh.seek((pages[-1] - 1) * page_size + page_size // 2)
+        fh.write(b"\x00\xff" * (page_size // 8))
+
+
+def test_corrupted_database_page(local_stack, stack_copy, tmp_path):
+    _start(local_stack, "--root", str(stack_copy))  # first start seeds the database
+    local_stack("stop")
+    _corrupt_an_index(stack_copy / "data" / "vx11.db")
+    _start(local_stack, "--root", str(stack_copy))
+    run = run_gates(tmp_path, ALL, f"--stack-root={stack_copy}")
+    # Maintenance checks integrity first, so it refuses to run on a corrupt database too.
+    assert "db_integrity" in run.failing and run.failing <= {"db_integrity", "maintenance"}, run.explain()
+    assert re.search(r"db_integrity: database: PRAGMA (quick|integrity)_check: expected \['ok'\]",
+                     run.gates["db_integrity"].first_line), run.explain()
