@@ -43,7 +43,8 @@ def test_service_state(backend, profile, evidence):
 def test_database_statistics(db_facts, evidence):
     evidence.baseline("database", {"size_bytes": db_facts.size_bytes, "tables": db_facts.tables,
                                    "table_count": db_facts.table_count, "total_rows": db_facts.total_rows,
-                                   "quick_check": db_facts.quick_check[:5], "integrity_check": db_facts.integrity_check[:5],
-                                   "foreign_key_check": len(db_facts.foreign_key_check),
+                                   "quick_check": list(db_facts.quick_check[:5]),
+                                   "integrity_check": list((db_facts.integrity_check or ())[:5]),
+                                   "foreign_key_check": len(db_facts.foreign_key_check or ()),
                                    "checks_passed": db_facts.checks_passed})
     expect(db_facts.table_count > 0, GATE, "database", "tables", "at least one", db_facts.table_count)

@@ -15,17 +15,20 @@ GATE = "db_integrity"
 def test_pragma_checks_clean(db_facts, evidence):
     facts = db_facts
     evidence.metric("db_checks_passed", facts.checks_passed)
-    evidence.attach("PRAGMA results", f"quick_check: {facts.quick_check[:20]}\n"
-                    f"integrity_check: {facts.integrity_check[:20]}\n"
-                    f"foreign_key_check: {facts.foreign_key_check[:20]}")
+    evidence.attach("PRAGMA results", f"quick_check: {list(facts.quick_check[:20])}\n"
+                    f"integrity_check: {list((facts.integrity_check or ())[:20])}\n"
+                    f"foreign_key_check: {list((facts.foreign_key_check or ())[:20])}\n"
+                    f"mode {facts.mode}, {facts.workers} workers, seconds {facts.seconds}")
     evidence.attach("database statistics", f"size {facts.size_bytes} bytes, {facts.table_count} tables, "
                     f"{facts.total_rows} rows")
-    expect(facts.quick_check == ["ok"], GATE, "database", "PRAGMA quick_check", "['ok']",
-           facts.quick_check[:5], fix="restore the database from the newest backup in data/backups/")
-    expect(facts.integrity_check == ["ok"], GATE, "database", "PRAGMA integrity_check", "['ok']",
-           facts.integrity_check[:5], fix="restore the database from the newest backup in data/backups/")
-    expect(not facts.foreign_key_check, GATE, "database", "PRAGMA foreign_key_check", "no violations",
-           f"{len(facts.foreign_key_check)} violations: {facts.foreign_key_check[:3]}",
+    restore = "restore the database from the newest backup in data/backups/"
+    expect(facts.quick_ok, GATE, "database", "PRAGMA quick_check", "['ok']", list(facts.quick_check[:5]),
+           evidence="\n".join(facts.notes), fix=restore)
+    expect(facts.integrity_ok, GATE, "database", "PRAGMA integrity_check", "['ok']",
+           list((facts.integrity_check or ("not run",))[:5]), evidence="\n".join(facts.notes), fix=restore)
+    fks = facts.foreign_key_check or ()
+    expect(facts.fk_ok, GATE, "database", "PRAGMA foreign_key_check", "no violations",
+           f"{len(fks)} violations: {list(fks[:3])}" if facts.foreign_key_check is not None else "not run",
            fix="find the orphan rows listed and repair or delete them")
 
 

@@ -18,13 +18,15 @@ def scan(profile):
 
     allow_path = profile.secrets.get("allowlist_path")
     try:
-        allow = secretscan.load_allowlist(allow_path) if allow_path and allow_path.is_file() else None
+        allow = secretscan.Allowlist.load(allow_path) if allow_path and allow_path.is_file() else None
     except secretscan.AllowlistError as exc:
-        pytest.fail(f"{GATE}: allowlist {allow_path}: entries: expected valid, found {exc}", pytrace=False)
-    if not (profile.root / ".git").exists() and secretscan.git_toplevel(profile.root) is None:
-        pytest.fail(f"{GATE}: {profile.root}: git repository: expected one, found none "
-                    "(the scan covers tracked files and history)", pytrace=False)
-    return secretscan.scan_repo(profile.root, history=bool(profile.secrets.get("history", True)), allowlist=allow)
+        pytest.fail(f"{GATE}: allowlist: entries: expected valid, found {exc}", pytrace=False)
+    try:
+        return secretscan.scan_repo(profile.root, history=bool(profile.secrets.get("history", True)),
+                                    allowlist=allow)
+    except secretscan.GitError as exc:
+        pytest.fail(f"{GATE}: {profile.root}: git repository: expected one (the scan covers tracked files and "
+                    f"history), found {exc}", pytrace=False)
 
 
 def test_no_hardcoded_secrets(scan, evidence):

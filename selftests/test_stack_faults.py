@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 

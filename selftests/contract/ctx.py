@@ -4,10 +4,12 @@ local stack) the launcher's state file, to pause a service or read its env."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +30,24 @@ CHAT_FIELDS = {"session_id", "reply", "degraded", "fallback_source", "request_id
 OPEN_FIELDS = {"window_id", "service", "opened_at", "deadline_timestamp", "ttl_sec", "state"}
 FLAG_NAMES = ("playwright", "deepseek_runtime", "smoke_tests")
 NO_TOKEN = ""
+# Checks that freeze a service hold this lock exclusively; checks that need every
+# service up hold it shared, so the two never overlap, even across xdist workers.
+LOCK = Path(tempfile.gettempdir()) / "vx11-contract-pause.lock"
+
+
+@contextlib.contextmanager
+def _flock(mode: int) -> Iterator[None]:
+    with open(LOCK, "a+") as handle:
+        fcntl.flock(handle, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def all_up() -> contextlib.AbstractContextManager[None]:
+    """Hold while a check needs every service answering (no pause in progress)."""
+    return _flock(fcntl.LOCK_SH)
 
 
 @dataclass(frozen=True)
@@ -106,20 +126,16 @@ class Ctx:
     @contextlib.contextmanager
     def paused(self, name: str) -> Iterator[None]:
         """Freeze a service (SIGSTOP its process group): it accepts connections, answers nothing."""
-        pid = self.require_local()["services"][name]["pid"]
-        os.killpg(pid, signal.SIGSTOP)
-        try:
-            yield
-        finally:
-            os.killpg(pid, signal.SIGCONT)
-
-    def health_deps(self) -> dict[str, Any]:
-        body = self.call("GET", "/health", token=NO_TOKEN).body
-        return body.get("dependencies", {}) if isinstance(body, dict) else {}
-
-    def wait_dep(self, name: str, state: str, timeout: float = 10.0) -> None:
-        wait_until(lambda: self.health_deps().get(name), timeout=timeout, interval=0.2,
-                   what=f"gateway health to report {name} {state}", accept=lambda v: v == state)
+        info = self.require_local()["services"][name]
+        pid, own = info["pid"], f"http://127.0.0.1:{info['port']}/health"
+        with _flock(fcntl.LOCK_EX):
+            os.killpg(pid, signal.SIGSTOP)
+            try:
+                yield
+            finally:
+                os.killpg(pid, signal.SIGCONT)
+                wait_until(lambda: requests.get(own, timeout=1).status_code, timeout=10, interval=0.1,
+                           what=f"{name} answering again after SIGCONT", accept=lambda v: v == 200)
 
 
 def is_json_error(r: Resp) -> bool:

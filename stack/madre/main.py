@@ -93,7 +93,7 @@ async def _stored(call: Awaitable[Any]) -> Any:
     """Await a window-store call; redis trouble becomes a 503 JSON answer, not a traceback."""
     try:
         return await call
-    except (RedisError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, RedisError, OSError) as exc:
         LOG.warning("window store unavailable: %s", exc)
         raise WindowError(503, "state_store_unavailable", f"redis: {exc.__class__.__name__}") from None
 

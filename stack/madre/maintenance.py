@@ -15,7 +15,7 @@ import os
 import sqlite3
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from madre import db, faults
@@ -39,7 +39,7 @@ def integrity(conn: sqlite3.Connection) -> dict[str, str]:
 
 def write_db_map(conn: sqlite3.Connection, path: Path) -> dict[str, object]:
     doc = {"tables": db.row_counts(conn), "schema_hash": db.schema_hash(conn),
-           "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+           "generated_at": datetime.now(UTC).isoformat(timespec="seconds")}
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
@@ -49,7 +49,7 @@ def write_db_map(conn: sqlite3.Connection, path: Path) -> dict[str, object]:
 def backup(conn: sqlite3.Connection, folder: Path, keep: int) -> tuple[Path, list[Path]]:
     """Write a consistent copy via the backup API; drop all but the newest ``keep``."""
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     dest = folder / f"vx11-{stamp}.db"
     tmp = folder / f".{dest.name}.tmp"
     target = sqlite3.connect(tmp)

@@ -42,7 +42,7 @@ async def aggregate(settings: Settings, redis: Redis) -> dict[str, Any]:
         states = await asyncio.gather(_http_dep("madre", settings.madre_url), _redis_dep(redis),
                                       _http_dep("switch", settings.switch_url),
                                       _http_dep("spawner", settings.spawner_url))
-        deps = dict(zip(("madre", "redis", "switch", "spawner"), states))
+        deps = dict(zip(("madre", "redis", "switch", "spawner"), states, strict=True))
     body = health_body("tentaculo_link", dependencies=deps)
     if any(deps[name] != "ok" for name in REQUIRED):
         body["status"] = "degraded"

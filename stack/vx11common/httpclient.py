@@ -94,7 +94,7 @@ async def request(method: str, url: str, body: Any = None, timeout: float = 1.0,
     raw_request = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
     try:
         raw = await asyncio.wait_for(_exchange(host, port, raw_request), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise UpstreamError(f"{method} {url}: no answer within {timeout}s") from None
     except (OSError, ValueError) as exc:
         raise UpstreamError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from None
