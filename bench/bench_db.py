@@ -105,7 +105,7 @@ def bench_size(label: str, scale: float, repeat: int, workers: int, tmp: Path) -
         times["whole"].append(time.perf_counter() - start)
     snap.unlink(missing_ok=True)
     med = {k: statistics.median(v) for k, v in times.items()}
-    med["incl"] = statistics.median(s + c for s, c in zip(times["snap"], times["check"]))
+    med["incl"] = statistics.median(s + c for s, c in zip(times["snap"], times["check"], strict=True))
     return dict(label=label, facts=facts, med=med, verdicts=sorted(verdicts))
 
 

@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure(args: argparse.Namespace, corpus: Corpus, repo: Path) -> str:
+    load = os.getloadavg()[0]
     scan_repo(repo, history=False)  # warm the page cache for both tools
     tree, tree_times, tree_cpu = run_ours(repo, False, args.repeat)
     hist, hist_times, hist_cpu = run_ours(repo, True, args.repeat)
@@ -220,7 +221,7 @@ def measure(args: argparse.Namespace, corpus: Corpus, repo: Path) -> str:
     ratio = ds_wall / runs[0].wall
     return "\n".join([
         f"## Secret scan bench{' (quick)' if args.quick else ''}", "",
-        f"- machine: {machine()}; load average before the runs: {os.getloadavg()[0]:.2f}",
+        f"- machine: {machine()}; load average before the runs: {load:.2f}",
         f"- tree: {tree.files_scanned} tracked files, {mb:.1f} MB scanned ({len(tree.skipped)} "
         f"skipped: binary, symlink or over the size cap); history adds {hist.blobs_scanned} "
         "blobs not in the tree",

@@ -8,6 +8,7 @@ the first failure, which must read `<gate>: <subject>: <property>: ...`.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -75,3 +76,52 @@ def run_gates(tmp: Path, marker: str = "gate", *args: str, env: dict[str, str] |
 def stack_local(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(REPO / "scripts" / "stack-local"), *args], cwd=REPO, capture_output=True, text=True,
                           timeout=timeout, check=False, env={**os.environ, **(env or {})})
+
+
+class Lab:
+    """A private place to run the reference stack: its own network namespace (so
+    ports 8000-8003/6379 do not clash with another lab or a stack already up),
+    its own run folder and data folder. Without root or `ip`, the host's own
+    namespace is used and labs must not run in parallel."""
+
+    def __init__(self, name: str, workdir: Path) -> None:
+        self.workdir = workdir
+        self.env = {"VX11_LOCAL_RUN_DIR": str(workdir / "run")}
+        self.data = workdir / "data"
+        self.prefix: list[str] = []
+        if os.geteuid() == 0 and shutil.which("ip"):
+            self.ns = name
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False, timeout=30)
+            subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, timeout=30)
+            subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True,
+                           capture_output=True, timeout=30)
+            self.prefix = ["ip", "netns", "exec", name]
+        else:
+            self.ns = None
+
+    def run(self, argv: list[str], timeout: float, extra_env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*self.prefix, *argv], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                              check=False, env={**os.environ, **self.env, **(extra_env or {})})
+
+    def start(self, *args: str) -> None:
+        self.stop()
+        if "--root" not in args:
+            args = (*args, "--data-dir", str(self.data))
+        done = self.run([str(REPO / "scripts" / "stack-local"), "start", *args], timeout=120)
+        assert done.returncode == 0, f"stack-local start {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
+
+    def stop(self) -> None:
+        self.run([str(REPO / "scripts" / "stack-local"), "stop"], timeout=120)
+
+    def gates(self, tmp: Path, marker: str, *args: str, timeout: float = 600) -> GateRun:
+        junit = tmp / "junit.xml"
+        argv = [sys.executable, "-m", "pytest", "-m", marker, "--launcher", "external", "-p", "no:cacheprovider",
+                f"--junitxml={junit}", "-o", "junit_family=xunit2", "--no-evidence", "-q", *args]
+        done = self.run(argv, timeout=timeout)
+        return GateRun(done.returncode, parse_junit(junit) if junit.is_file() else {}, done.stdout + done.stderr)
+
+    def close(self) -> None:
+        self.stop()
+        if self.ns:
+            subprocess.run(["ip", "netns", "delete", self.ns], capture_output=True, check=False, timeout=30)

@@ -224,7 +224,7 @@ def test_tracked_env_in_tree_and_history(tmp_path):
     (".env", True), ("deploy/.env", True), ("prod.env", True), (".env.production", True),
     (".env.local", True), (".env.example", False), (".env.sample", False),
     (".env.template", False), ("env.py", False), ("environment.yml", False),
-    ("dotenv", False), ("settings.env.py", False),
+    ("dotenv", False), ("settings.env.py", False), ("bin/env", False),
 ])
 def test_env_file_names(name, expected):
     assert is_env_file(name) is expected
@@ -339,16 +339,18 @@ def test_fingerprint_is_sha256_of_rule_and_secret():
     assert fingerprint(hit.rule, hit.secret) == expected and token not in repr(hit)
 
 
-def test_binary_and_oversized_files_are_skipped_and_recorded(tmp_path):
+def test_binary_oversized_and_symlinked_files_are_skipped_and_recorded(tmp_path):
     token = ("np" + "m_" + rand(ALNUM, 36)).encode()
     repo = new_repo(tmp_path, {"img.bin": b"\x89PNG\0\0" + token, "big.py": b"#" * 500 + token,
                                "ok.py": b"x = 1\n"})
-    commit(repo, {"old.bin": b"\0" + token}, "binary in history")
+    (repo / "link.py").symlink_to("ok.py")
+    commit(repo, {"old.bin": b"\0" + token}, "binary in history, a symlink")
     remove(repo, "old.bin")
     result = scan_repo(repo, max_bytes=400)
     assert result.findings == ()
     assert {(s.path, s.reason) for s in result.skipped} == {
-        ("img.bin", "binary"), ("big.py", "over size cap"), ("old.bin", "binary")}
+        ("img.bin", "binary"), ("big.py", "over size cap"), ("old.bin", "binary"),
+        ("link.py", "symlink")}
     assert result.files_scanned == 1
 
 
@@ -398,7 +400,8 @@ def test_token_in_noise_is_always_found(before, body, kind, after):
                                                "example", "sample", "replace", "insert",
                                                "redacted", "lorem", "fixme", "foobar",
                                                "changeme", "notreal", "1234567", "0123456",
-                                               "abcdefgh", "placeholder", "environ", "getenv")))
+                                               "abcdefgh", "placeholder", "environ", "getenv",
+                                               "test")))
     token = "gh" + kind + "_" + body
     hits = scan_buffer(f"{before} {token}\n{after}".encode(), "x.txt")
     assert [(h.rule, h.secret) for h in hits] == [("github-token", token.encode())]

@@ -136,6 +136,34 @@ def test_foreign_key_violation_is_reported(db: Path) -> None:
     assert same_verdict(par, whole)
 
 
+def test_many_violations_are_capped_with_a_note(db: Path) -> None:
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("UPDATE child SET parent_id = parent_id + 1000 WHERE id <= 1500")
+    con.close()
+    for workers in (2, 1):
+        facts = probe.check(db, workers=workers)
+        assert len(facts.foreign_key_check) == probe.MAX_FK_ROWS and facts.checks_passed == 2
+        assert any("first 1000 kept" in note for note in facts.notes)
+
+
+def test_odd_names_and_virtual_tables(tmp_path: Path) -> None:
+    con = sqlite3.connect(tmp_path / "odd.db", isolation_level=None)
+    con.executescript("""
+        CREATE TABLE "we'ird ""name"(id INTEGER PRIMARY KEY, v TEXT UNIQUE);
+        CREATE INDEX "idx odd" ON "we'ird ""name"(v DESC);
+        CREATE TABLE kv(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+        CREATE VIRTUAL TABLE docs USING fts5(body);
+        INSERT INTO "we'ird ""name"(v) VALUES ('a'), ('b');
+        INSERT INTO kv VALUES ('x', 1);
+        INSERT INTO docs VALUES ('hello world');
+    """)
+    con.close()
+    par, whole = probe.check(tmp_path / "odd.db", workers=2), probe.check(tmp_path / "odd.db", workers=1)
+    assert par.checks_passed == whole.checks_passed == 3
+    assert par.tables == whole.tables
+    assert par.tables["we'ird \"name"] == 2 and par.tables["kv"] == 1 and par.tables["docs"] == 1
+
+
 def test_not_a_database_is_a_finding_and_a_missing_file_an_error(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 500)

@@ -49,3 +49,22 @@ vx11_timing() {
 vx11_redact() {  # hosts with a dot and a letter: not loopback addresses nor service names
     sed -E 's#([a-zA-Z][a-zA-Z0-9+.-]*://)([A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*\.[A-Za-z0-9.-]+|[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z][A-Za-z0-9.-]*)#\1<host>#g'
 }
+
+# apt-get install the named Debian packages (root only); the log, redacted, in .run/docker/apt.log.
+vx11_apt_install() {
+    [[ "$(id -u)" == 0 ]] || vx11_die "missing Debian package(s) $*; install them (apt-get install -y $*) or run as root"
+    command -v apt-get >/dev/null 2>&1 || vx11_die "missing $* and no apt-get to install them"
+    mkdir -p "$VX11_DOCKER_RUN"
+    local log="$VX11_DOCKER_RUN/apt.log"
+    vx11_say "installing $* (apt-get)"
+    local rc
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" 2>&1 | vx11_redact >"$log"; rc=${PIPESTATUS[0]}
+    if [[ $rc != 0 ]]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update 2>&1 | vx11_redact >>"$log" || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" 2>&1 | vx11_redact >>"$log"; rc=${PIPESTATUS[0]}
+        if [[ $rc != 0 ]]; then
+            tail -n 15 "$log" >&2
+            vx11_die "apt-get install $* failed (log above); check that apt reaches its mirror"
+        fi
+    fi
+}
