@@ -357,6 +357,8 @@ def test_binary_oversized_and_symlinked_files_are_skipped_and_recorded(tmp_path)
 def test_not_a_git_repository(tmp_path):
     with pytest.raises(GitError, match="rev-parse"):
         scan_repo(tmp_path)
+    with pytest.raises(GitError, match="NotADirectoryError"):
+        scan_repo(new_repo(tmp_path / "r", {"a.py": "x = 1\n"}) / "a.py")
 
 
 def test_cli_json_and_exit_code(tmp_path):
