@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -48,7 +49,7 @@ def machine() -> list[str]:
     except OSError:
         pass
     cli = subprocess.run([CLI, "--version"], capture_output=True, text=True).stdout.split()
-    return [f"- CPU: {model}, {os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.2f}",
+    return [f"- CPU: {model}, {os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.2f} (other work on the machine skews wall times: see the load and CPU columns)",
             f"- SQLite: library {sqlite3.sqlite_version} (Python {platform.python_version()}), "
             f"CLI {cli[0] if cli else '?'} ({CLI})",
             f"- OS: {platform.platform()}"]
@@ -76,6 +77,11 @@ def probe_verdict(f: probe.DbFacts) -> str:
     return f"integrity {'ok' if f.integrity_ok else 'FAIL'}, fk {fk}"
 
 
+def cpu(who: int) -> float:
+    use = resource.getrusage(who)
+    return use.ru_utime + use.ru_stime
+
+
 def warm(path: Path) -> None:
     with open(path, "rb") as fh:
         while fh.read(1 << 24):
@@ -86,19 +92,23 @@ def bench_size(label: str, scale: float, repeat: int, workers: int, tmp: Path) -
     db = seed.ensure(scale)
     warm(db)
     snap = tmp / f"snap-{label}.db"
-    times: dict[str, list[float]] = {k: [] for k in ("cli", "cli_mmap", "snap", "check", "whole")}
+    keys = ("cli", "cli_mmap", "snap", "check", "whole", "cli_cpu", "check_cpu")
+    times: dict[str, list[float]] = {k: [] for k in keys}
     verdicts = set()
     for _ in range(repeat):     # interleaved, so background load hits every column alike
+        before = cpu(resource.RUSAGE_CHILDREN)
         took, ok, lines = run_cli(db)
         times["cli"].append(took)
+        times["cli_cpu"].append(cpu(resource.RUSAGE_CHILDREN) - before)
         verdicts.add(("cli", "3/3 clean" if ok and lines == ["ok"] else "not clean"))
         times["cli_mmap"].append(run_cli(db, mmap=True)[0])
         start = time.perf_counter()
         probe.snapshot(db, snap, timeout=600)
         times["snap"].append(time.perf_counter() - start)
-        start = time.perf_counter()
+        start, before = time.perf_counter(), cpu(resource.RUSAGE_SELF)
         facts = probe.check(snap, workers=workers)
         times["check"].append(time.perf_counter() - start)
+        times["check_cpu"].append(cpu(resource.RUSAGE_SELF) - before)
         verdicts.add(("probe", "3/3 clean" if facts.checks_passed == 3 else "not clean"))
         start = time.perf_counter()
         probe.check(snap, workers=1)
@@ -144,25 +154,28 @@ def main(argv: list[str] | None = None) -> int:
     repeat = 1 if args.quick else args.repeat
     print("# SQLite probe vs sqlite3 CLI\n")
     print("\n".join(machine()) + f"\n- probe workers: {args.workers}; median of {repeat} run(s)\n")
-    print("| db | rows | CLI s | CLI+mmap s | probe 1 worker s | probe check s | snapshot+check s "
-          "| ratio check/CLI | ratio incl/CLI | verdicts |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| db | rows | load | CLI s | CLI+mmap s | probe 1 worker s | probe check s | snapshot+check s "
+          "| ratio check/CLI | ratio incl/CLI | CPU s CLI / probe | verdicts |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     agree = True
     with tempfile.TemporaryDirectory(prefix="vx11-bench-") as tmp:
         for label in sizes:
+            load = os.getloadavg()[0]
             r = bench_size(label, seed.parse_size(label), repeat, args.workers, Path(tmp))
             m, f = r["med"], r["facts"]
             same = len({v for _, v in r["verdicts"]}) == 1
             agree &= same
-            print(f"| {f.size_bytes / 1e6:,.0f} MB | {f.total_rows:,} | {m['cli']:.2f} | {m['cli_mmap']:.2f} "
-                  f"| {m['whole']:.2f} | {m['check']:.2f} | {m['incl']:.2f} | **{m['check'] / m['cli']:.2f}** "
-                  f"| {m['incl'] / m['cli']:.2f} | {'same: ' if same else 'DIFFER: '}"
+            print(f"| {f.size_bytes / 1e6:,.0f} MB | {f.total_rows:,} | {load:.1f} | {m['cli']:.2f} "
+                  f"| {m['cli_mmap']:.2f} | {m['whole']:.2f} | {m['check']:.2f} | {m['incl']:.2f} "
+                  f"| **{m['check'] / m['cli']:.2f}** | {m['incl'] / m['cli']:.2f} "
+                  f"| {m['cli_cpu']:.2f} / {m['check_cpu']:.2f} | {'same: ' if same else 'DIFFER: '}"
                   f"{'; '.join(f'{k} {v}' for k, v in r['verdicts']) if not same else r['verdicts'][0][1]} |")
             sys.stdout.flush()
         print(f"\nload average at end {os.getloadavg()[0]:.2f}\n")
         print("| seeded fault (on a copy) | CLI | probe parallel | probe whole | same |")
         print("|---|---|---|---|---|")
-        for name, cli, par, whole in fault_cases(seed.parse_size(sizes[0]), args.workers, Path(tmp)):
+        small = min([seed.parse_size(x) for x in sizes] + [seed.SIZES["60MB"]])   # faults: a small copy
+        for name, cli, par, whole in fault_cases(small, args.workers, Path(tmp)):
             same = cli == par == whole
             agree &= same
             print(f"| {name} | {cli} | {par} | {whole} | {'yes' if same else 'NO'} |")
