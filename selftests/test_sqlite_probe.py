@@ -55,6 +55,12 @@ def same_verdict(a: DbFacts, b: DbFacts) -> bool:
         (b.quick_ok, b.integrity_ok, b.fk_ok, b.checks_passed)
 
 
+@pytest.fixture(autouse=True)
+def split_even_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test databases are tiny: make the probe split them anyway."""
+    monkeypatch.setattr(probe, "PARALLEL_MIN_BYTES", 0)
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return make_db(tmp_path / "vx11.db")
@@ -258,6 +264,20 @@ def test_snapshot_times_out_on_an_exclusive_lock(tmp_path: Path) -> None:
     assert not (tmp_path / "snap.db").exists() and not (tmp_path / "snap.db.part").exists()
 
 
+def test_snapshot_waits_out_a_short_exclusive_lock(tmp_path: Path) -> None:
+    live = make_db(tmp_path / "live.db")
+    writer = sqlite3.connect(live, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(0.3, lambda: writer.execute("ROLLBACK"))
+    release.start()
+    try:
+        snap = probe.snapshot(live, tmp_path / "snap.db", timeout=10)
+    finally:
+        release.join()
+        writer.close()
+    assert probe.check(snap, workers=2).checks_passed == 3
+
+
 def test_snapshot_of_a_missing_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(SnapshotError, match=r"cannot snapshot .*missing\.db: no such file"):
         probe.snapshot(tmp_path / "missing.db", tmp_path / "snap.db", timeout=5)
@@ -291,6 +311,7 @@ def test_cli_exit_codes_and_json(db: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["checks_passed"] == 3 and out["path"] == str(db) and out["total_rows"] == 3150
+    assert out["mode"] == "whole", "a file this small is not worth splitting"
     faults.add_fk_violation(db, "child", "parent_id")
     done = cli(str(db))
     assert done.returncode == 1 and "checks passed: 2/3" in done.stdout
