@@ -42,4 +42,4 @@ def test_maintenance_keeps_data(backend, profile, tmp_path, evidence):
 
 
 def _map_path(backend, m):
-    return m["container_db_map"] if backend.kind == "docker" else m["db_map"]
+    return m["db_map"] if backend.kind == "host" else m["container_db_map"]

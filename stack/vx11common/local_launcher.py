@@ -10,6 +10,7 @@ or a missing prerequisite (token, free port, writable data dir, redis-server).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -28,6 +29,8 @@ HERE = Path(__file__).resolve().parent.parent  # this stack tree
 REPO = HERE.parent
 RUN = Path(os.environ.get("VX11_LOCAL_RUN_DIR", REPO / ".run" / "local"))
 STATE = RUN / "state.json"
+RUN_TAG = "VX11_LOCAL_RUN"
+REDIS_PIDFILE = RUN / "redis" / "redis.pid"
 SERVICES = {"tentaculo_link": 8000, "madre": 8001, "switch": 8002, "spawner": 8003}
 REDIS_PORT = 6379
 START_ORDER = ("redis", "madre", "switch", "spawner", "tentaculo_link")
@@ -108,6 +111,7 @@ def _service_env(root: Path, data_dir: Path, faults: str) -> dict[str, str]:
         "VX11_REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0", "VX11_MADRE_URL": "http://127.0.0.1:8001",
         "VX11_SWITCH_URL": "http://127.0.0.1:8002", "VX11_SPAWNER_URL": "http://127.0.0.1:8003",
         "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        RUN_TAG: str(RUN),  # lets `stop` find this run's processes even without a state file
     })
     for name, value in flags_from_file(root / "config" / "flags.toml").items():
         env[FLAG_PREFIX + name.upper()] = "true" if value else "false"
@@ -117,7 +121,8 @@ def _service_env(root: Path, data_dir: Path, faults: str) -> dict[str, str]:
 def _argv(name: str, redis_server: str) -> list[str]:
     if name == "redis":
         return [redis_server, "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(RUN / "redis"), "--daemonize", "no"]
+                "--appendonly", "no", "--dir", str(RUN / "redis"), "--daemonize", "no",
+                "--pidfile", str(REDIS_PIDFILE)]
     return [sys.executable, "-m", "vx11common.serve", name]
 
 
@@ -212,16 +217,23 @@ def start(root: Path, data_dir: Path, faults: str) -> int:
 
 def stop(quiet: bool = False) -> int:
     state = load_state()
-    if state is None:
-        if not quiet:
-            say("not running (no state file)")
-        return 0
+    if state is None and not quiet:
+        say("no state file")
     for name in reversed(START_ORDER):
-        info = state["services"].get(name)
+        info = (state or {}).get("services", {}).get(name)
         if info:
             outcome = procs.end_group(info["pid"], info["ticks"])
             if not quiet:
                 say(f"{name} (pid {info['pid']}): {outcome}")
+    # Leftovers of a crashed or interrupted run: services carry the run's tag in their
+    # environment; redis rewrites its own environ, so it is found by its pid file.
+    leftovers = procs.tagged(RUN_TAG, str(RUN)) + procs.from_pidfile(REDIS_PIDFILE, "redis-server")
+    for pid in leftovers:
+        what = procs.cmdline(pid)[:60]
+        outcome = procs.end_group(pid, procs.start_ticks(pid))
+        if not quiet:
+            say(f"leftover pid {pid} ({what}): {outcome}")
+    REDIS_PIDFILE.unlink(missing_ok=True)
     STATE.unlink(missing_ok=True)
     return 0
 
@@ -258,12 +270,19 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(args.data_dir or os.environ.get("VX11_DATA_DIR") or root / "data")
     data_dir = (data_dir if data_dir.is_absolute() else root / data_dir).resolve()
     faults = ",".join(sorted(fault_table.parse(args.faults)))
+    RUN.mkdir(parents=True, exist_ok=True)
+    with open(RUN / "launcher.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one launcher command at a time per run folder
+        return _command(args.command, root, data_dir, faults)
+
+
+def _command(command: str, root: Path, data_dir: Path, faults: str) -> int:
     try:
-        if args.command == "stop":
+        if command == "stop":
             return stop()
-        if args.command == "status":
+        if command == "status":
             return status()
-        if args.command == "restart":
+        if command == "restart":
             _check_arguments(root, faults)
             stop()
         return start(root, data_dir, faults)

@@ -61,6 +61,29 @@ def cmdline(pid: int) -> str:
     return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:160]
 
 
+def tagged(name: str, value: str) -> list[int]:
+    """Processes whose environment holds ``name=value`` (each leads its own group)."""
+    want = f"{name}={value}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if want in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def from_pidfile(path: Path, name: str) -> list[int]:
+    """The pid in ``path`` when that process still runs and its command mentions ``name``."""
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return []
+    return [pid] if start_ticks(pid) is not None and name in cmdline(pid) else []
+
+
 def start_ticks(pid: int) -> str | None:
     """The process's start time in clock ticks since boot: with the pid, its identity."""
     try:
