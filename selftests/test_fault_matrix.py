@@ -63,13 +63,16 @@ def lab(tmp_path_factory, worker_id):
     place.close()
 
 
-def test_healthy_stack_passes(lab, tmp_path):
+def test_healthy_stack_passes_serial_and_parallel(lab, tmp_path):
     lab.start()
     run = lab.gates(tmp_path, ALL, HOST)
     assert run.rc == 0 and not run.failing, run.explain()
     assert {"db_integrity", "service_health", "secret_scan", "chat_endpoint", "maintenance", "single_entrypoint",
             "feature_flags", "degraded_fallback", "image_boot", "e2e_operator_chat",
             "e2e_window_lifecycle"} <= set(run.gates), run.explain()
+    parallel = lab.gates(tmp_path, ALL, HOST, "-n", "2")
+    assert parallel.rc == 0, parallel.explain()
+    assert {g: o.outcome for g, o in parallel.gates.items()} == {g: o.outcome for g, o in run.gates.items()}
 
 
 @pytest.mark.parametrize("fault", sorted(SWITCHES))
@@ -101,6 +104,12 @@ def _commit(root: Path, message: str) -> None:
     _git(root, "-c", "user.name=fault", "-c", "user.email=fault@localhost", "commit", "-qm", message)
 
 
+def _gates_on_copy(lab: Lab, root: Path, tmp: Path) -> GateRun:
+    """Start the stack from the faulty copy and run every gate against it."""
+    lab.start("--root", str(root))
+    return lab.gates(tmp, ALL, HOST, f"--stack-root={root}")
+
+
 def _planted_key() -> str:
     # Assembled at run time so this repository never holds a live-looking key.
     return "AKIA" + "Q7ZL2M4X" + "9WPT3B5K"
@@ -109,8 +118,7 @@ def _planted_key() -> str:
 def test_tracked_env_file(lab, stack_copy, tmp_path):
     (stack_copy / ".env").write_text("VX11_TOKEN=" + "d41f" * 8 + "\n")
     _commit(stack_copy, "add env")
-    lab.start("--root", str(stack_copy))
-    _check(lab.gates(tmp_path, ALL, HOST, f"--stack-root={stack_copy}"), {"secret_scan"},
+    _check(_gates_on_copy(lab, stack_copy, tmp_path), {"secret_scan"},
            r"secret_scan: stack repository: tracked \.env files: expected 0, found 1")
 
 
@@ -120,8 +128,7 @@ def test_key_planted_in_history(lab, stack_copy, tmp_path):
     _commit(stack_copy, "add cloud client")
     leak.unlink()
     _commit(stack_copy, "remove it again")
-    lab.start("--root", str(stack_copy))
-    _check(lab.gates(tmp_path, ALL, HOST, f"--stack-root={stack_copy}"), {"secret_scan"},
+    _check(_gates_on_copy(lab, stack_copy, tmp_path), {"secret_scan"},
            r"secret_scan: stack repository: hardcoded secrets: expected 0, found [1-9]")
 
 
@@ -129,8 +136,7 @@ def test_flag_on_in_config(lab, stack_copy, tmp_path):
     flags = stack_copy / "config" / "flags.toml"
     flags.write_text(flags.read_text().replace("smoke_tests = false", "smoke_tests = true"))
     _commit(stack_copy, "turn smoke tests on")
-    lab.start("--root", str(stack_copy))
-    _check(lab.gates(tmp_path, ALL, HOST, f"--stack-root={stack_copy}"), {"feature_flags"},
+    _check(_gates_on_copy(lab, stack_copy, tmp_path), {"feature_flags"},
            r"feature_flags: smoke_tests: config config/flags\.toml: expected off \(false\), found True")
 
 
@@ -151,8 +157,7 @@ def test_corrupted_database_page(lab, stack_copy, tmp_path):
     lab.start("--root", str(stack_copy))  # first start seeds the database
     lab.stop()
     _corrupt_an_index(stack_copy / "data" / "vx11.db")
-    lab.start("--root", str(stack_copy))
-    run = lab.gates(tmp_path, ALL, HOST, f"--stack-root={stack_copy}")
+    run = _gates_on_copy(lab, stack_copy, tmp_path)
     # Maintenance checks integrity first, so it refuses to run on a corrupt database too.
     assert "db_integrity" in run.failing and run.failing <= {"db_integrity", "maintenance"}, run.explain()
     assert re.search(r"db_integrity: database: PRAGMA (quick|integrity)_check: expected \['ok'\]",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -52,3 +53,22 @@ def test_port_taken_is_named(lab):
 def test_token_unset_is_refused(lab):
     done = lab.run([str(REPO / "scripts" / "stack-local"), "start"], timeout=60, extra_env={"VX11_TOKEN": ""})
     assert done.returncode == 2 and "VX11_TOKEN" in done.stderr, done.stdout + done.stderr
+
+
+def test_unreachable_stack_is_one_message_and_exit_3(tmp_path):
+    """The deadline is the profile's reach_timeout_sec (5 s), not a pile of per-test timeouts."""
+    import socket
+    import subprocess
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "gate", "--launcher", "external",
+                           f"--base-url=http://127.0.0.1:{port}", f"--evidence-dir={tmp_path}", "-p",
+                           "no:cacheprovider"], cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "VX11_TOKEN": "unreachable-test-token"})
+    out = done.stdout + done.stderr
+    assert done.returncode == 3, out
+    assert f"stack unreachable: GET http://127.0.0.1:{port}/health for 5s" in out, out
+    assert "Connection refused" in out and " passed in " not in out, out  # no test ran
+    assert "unreachable-test-token" not in "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
