@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-GEN_VERSION = 4                     # bump when the shape changes: cached files are rebuilt
+GEN_VERSION = 5                     # bump when the shape changes: cached files are rebuilt
 SEED_ROWS = 1_149_987               # the seed baseline's row count, at scale 1
 SIZES = {"6MB": 0.01, "60MB": 0.1, "600MB": 1.0, "6GB": 10.0}
 DEFAULT_DIR = Path("/tmp/vx11-bench")

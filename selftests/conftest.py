@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 _HOST_PORTS = ("selftests/contract/", "selftests/test_stack_faults.py", "selftests/test_docker_stack.py",
-               "selftests/test_fault_matrix_docker.py")
+               "selftests/test_fault_matrix_docker.py", "selftests/test_swarm.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -75,7 +75,7 @@ def test_replica_short_blocks_on_service_health(swarm_runs):
     _, short = swarm_runs
     assert short.rc == 1, short.explain()
     assert short.failing == {"service_health"}, short.explain()
-    line = short.gates["service_health"].first_line
+    line = short.gates["service_health"].first_line.removeprefix("Failed: ")  # JUnit's prefix for pytest.fail
     assert line.startswith("service_health: madre: state: expected running, found replicas 1/2 running"), \
         short.explain()
 
