@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from functools import partial
 
 import pytest
 
@@ -37,9 +38,9 @@ def test_required_services_running(backend, profile, evidence):
                 evidence.attach(f"warning {name}", f"optional service {name} is {st.status}")
             continue
         expect(st.running, GATE, name, "state", "running", st.status,
-               evidence=backend.logs(name, tail=20), fix=f"look at the {name} logs above and restart it")
+               evidence=partial(backend.logs, name, tail=20), fix=f"look at the {name} logs above and restart it")
         expect(st.health in (None, "healthy"), GATE, name, "healthcheck", "healthy", st.health,
-               evidence=backend.logs(name, tail=20))
+               evidence=partial(backend.logs, name, tail=20))
 
 
 def test_gateway_health_aggregate(http, profile, evidence):
@@ -101,7 +102,7 @@ def test_required_restarts_not_growing(backend, profile, session_info):
         before, now = session_info.restarts.get(name), states[name].restarts
         if before is not None and now is not None:
             expect(now <= before, GATE, name, "restart count during the run", f"<= {before}", now,
-                   evidence=backend.logs(name, tail=20))
+                   evidence=partial(backend.logs, name, tail=20))
         expect(states[name].instance == session_info.instances.get(name), GATE, name,
                "instance during the run", session_info.instances.get(name), states[name].instance,
-               evidence=backend.logs(name, tail=20), fix=f"{name} restarted while the gates ran: see its logs")
+               evidence=partial(backend.logs, name, tail=20), fix=f"{name} restarted while the gates ran: see its logs")

@@ -11,6 +11,7 @@ _HOST_PORTS = ("selftests/contract/", "selftests/test_stack_faults.py", "selftes
                "selftests/test_fault_matrix_docker.py", "selftests/test_swarm.py")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker turns the marker into a nodeid suffix
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(part in item.nodeid for part in _HOST_PORTS):
