@@ -24,7 +24,7 @@ def run_stack_local(*args: str, timeout: float = 120) -> subprocess.CompletedPro
     return subprocess.run([str(STACK_LOCAL), *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # the stack goes down with the package: others need port 8000
 def contract_ctx() -> Iterator[Ctx]:
     """A Ctx on the stack under test; starts and stops the local stack if asked to."""
     if not os.environ.get("VX11_TOKEN"):
