@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -118,6 +119,17 @@ def test_required_service_crash_looping(compose, tmp_path):
     assert not run.failing & {"db_integrity", "secret_scan", "feature_flags", "single_entrypoint",
                               "maintenance"}, run.explain()
     assert run.rc == 1, run.explain()
+
+
+def test_contract_suite_on_compose(compose):
+    """The stack's HTTP contract checks pass on the Docker launcher too (those that must
+    freeze a process or read /proc skip there, and say so)."""
+    _sh(str(REPO / "scripts" / "stack-docker"), "down")
+    done = subprocess.run([sys.executable, "-m", "pytest", "selftests/contract", "-q", "-p", "no:cacheprovider",
+                           "-rs"], cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
+                          env={**os.environ, "VX11_CONTRACT_LAUNCH": "compose"})
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert re.search(r"\d+ passed", done.stdout), done.stdout[-2000:]
 
 
 def test_unreachable_stack_fails_fast(compose, tmp_path):

@@ -18,6 +18,9 @@ import pytest
 from selftests.contract.ctx import NO_TOKEN, REPO, Ctx
 
 STACK_LOCAL = REPO / "scripts" / "stack-local"
+STACK_DOCKER = REPO / "scripts" / "stack-docker"
+_UP = {"local": [str(STACK_LOCAL), "restart"], "compose": [str(STACK_DOCKER), "up"]}
+_DOWN = {"local": [str(STACK_LOCAL), "stop"], "compose": [str(STACK_DOCKER), "down"]}
 
 
 def run_stack_local(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -30,13 +33,14 @@ def contract_ctx() -> Iterator[Ctx]:
     if not os.environ.get("VX11_TOKEN"):
         pytest.fail("contract: VX11_TOKEN is not set: export the stack's token", pytrace=False)
     launch = os.environ.get("VX11_CONTRACT_LAUNCH", "")
-    if launch == "local":
-        done = run_stack_local("restart")
+    if launch in _UP:
+        done = subprocess.run(_UP[launch], capture_output=True, text=True, timeout=900, check=False)
         if done.returncode != 0:
-            pytest.fail(f"contract: scripts/stack-local restart failed ({done.returncode}):\n"
+            pytest.fail(f"contract: {' '.join(_UP[launch])} failed ({done.returncode}):\n"
                         f"{done.stdout[-1500:]}{done.stderr[-1500:]}", pytrace=False)
     elif launch:
-        pytest.fail(f"contract: VX11_CONTRACT_LAUNCH={launch!r}: expected 'local' or unset", pytrace=False)
+        pytest.fail(f"contract: VX11_CONTRACT_LAUNCH={launch!r}: expected 'local', 'compose' or unset",
+                    pytrace=False)
     ctx = Ctx.from_env()
     r = ctx.call("GET", "/health", token=NO_TOKEN, timeout=5)
     if r.status is None:
@@ -44,5 +48,5 @@ def contract_ctx() -> Iterator[Ctx]:
                     "(scripts/stack-local start) or set VX11_CONTRACT_LAUNCH=local", pytrace=False)
     yield ctx
     ctx.session.close()
-    if launch == "local":
-        run_stack_local("stop")
+    if launch in _DOWN:
+        subprocess.run(_DOWN[launch], capture_output=True, text=True, timeout=300, check=False)
