@@ -34,12 +34,13 @@ def sources(profile, backend, http):
     api = http.get(profile.route("flags"))
     expect(api.status == 200 and isinstance((api.body or {}).get("flags"), dict), GATE,
            f"GET {profile.route('flags')}", "body.flags", "200 with an object", api.status, evidence=api.head())
+    states = backend.states()
+    envs = {n: backend.env(n) for n, svc in profile.services.items() if svc.health and states[n].running}
     out: dict[str, dict[str, object]] = {}
     for name in cfg["names"]:
         out[name] = {f"config {cfg['config_file']}": table.get(name), "api": api.body["flags"].get(name)}
-        for svc in profile.services.values():
-            if svc.health and backend.states()[svc.name].running:
-                out[name][f"env {svc.name}"] = backend.env(svc.name).get(cfg["env_prefix"] + name.upper())
+        for svc_name, env in envs.items():
+            out[name][f"env {svc_name}"] = env.get(cfg["env_prefix"] + name.upper())
     return out
 
 

@@ -60,10 +60,11 @@ def test_gateway_health_aggregate(http, profile, evidence):
 
 
 def test_service_health_bodies(backend, profile, evidence):
+    states = backend.states()
     for name, svc in profile.services.items():
         if not svc.health:
             continue
-        if not backend.states()[name].running:
+        if not states[name].running:
             assert not svc.required, f"{GATE}: {name}: state: expected running, found down"
             continue
         res = backend.exec(name, ["python3", "-c", _FETCH, f"http://127.0.0.1:{svc.port}{svc.health}"], timeout=20)
