@@ -73,6 +73,32 @@ def run_gates(tmp: Path, marker: str = "gate", *args: str, env: dict[str, str] |
     return GateRun(done.returncode, gates, done.stdout + done.stderr)
 
 
+_DOCKER_TIMED_OUT: list[str] = []
+
+
+def docker_step(*argv: str, timeout: float = 900, env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess[str]:
+    """A long Docker step (`stack-docker up`, an image build), bounded by TIMEOUT; ENV,
+    when given, is the step's whole environment.
+
+    Once one step has timed out in this process, every later one fails at once and names
+    it: a stuck engine or a lock nobody releases costs one timeout, not one per test
+    (the Docker tests share one xdist worker, so they share this record)."""
+    import pytest
+
+    if _DOCKER_TIMED_OUT:
+        pytest.fail(f"not run: {_DOCKER_TIMED_OUT[0]} earlier in this session", pytrace=False)
+    try:
+        return subprocess.run(list(argv), cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
+                              env=env)
+    except subprocess.TimeoutExpired as stuck:
+        what = f"{' '.join(Path(a).name if a.startswith('/') else a for a in argv)} timed out after {timeout:.0f}s"
+        _DOCKER_TIMED_OUT.append(what)
+        out = (stuck.stdout or b"")[-2000:], (stuck.stderr or b"")[-2000:]
+        pytest.fail(f"{what}:\n" + "".join(o.decode(errors="replace") if isinstance(o, bytes) else o for o in out),
+                    pytrace=False)
+
+
 def stack_local(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(REPO / "scripts" / "stack-local"), *args], cwd=REPO, capture_output=True, text=True,
                           timeout=timeout, check=False, env={**os.environ, **(env or {})})

@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from selftests.gaterun import docker_step
+
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -189,10 +191,10 @@ def docker_facts() -> Iterator[Facts]:
         env.pop("VX11_FAULTS", None)
         start = time.monotonic()
         try:
-            up = _run([str(STACK_DOCKER), "up"], timeout=UP_TIMEOUT, env=env)
-        except subprocess.TimeoutExpired:
+            up = docker_step(str(STACK_DOCKER), "up", timeout=UP_TIMEOUT, env=env)
+        except pytest.fail.Exception:  # it timed out, or an earlier Docker step did
             _run([str(STACK_DOCKER), "down"], timeout=300, env=env)
-            pytest.fail(f"scripts/stack-docker up did not finish in {UP_TIMEOUT}s", pytrace=False)
+            raise
         facts = Facts(port=port, up_seconds=time.monotonic() - start)
         try:
             if up.returncode != 0:

@@ -16,19 +16,19 @@ import threading
 
 import pytest
 
-from selftests.gaterun import REPO, GateRun, run_gates
+from selftests.gaterun import REPO, GateRun, docker_step, run_gates
 
 pytestmark = [pytest.mark.docker, pytest.mark.faults, pytest.mark.slow]
 DOCKER = "--backend=docker"
 
 
-def _sh(*argv: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def _sh(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(argv), cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
 def compose():
-    engine = _sh(str(REPO / "scripts" / "docker-engine"), timeout=300)
+    engine = docker_step(str(REPO / "scripts" / "docker-engine"), timeout=600)
     if engine.returncode != 0:
         if os.environ.get("VX11_DOCKER_TESTS") == "1":
             pytest.fail(f"VX11_DOCKER_TESTS=1 but no Docker engine: {engine.stdout}{engine.stderr}", pytrace=False)
@@ -43,7 +43,7 @@ def compose():
 
 def _up(*args: str) -> None:
     _sh(str(REPO / "scripts" / "stack-docker"), "down")
-    done = _sh(str(REPO / "scripts" / "stack-docker"), "up", *args)
+    done = docker_step(str(REPO / "scripts" / "stack-docker"), "up", *args)
     assert done.returncode == 0, f"stack-docker up {' '.join(args)}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
 
 
@@ -75,7 +75,7 @@ def test_image_missing_a_module(compose, tmp_path):
     ctx = tmp_path / "broken"
     ctx.mkdir()
     (ctx / "Dockerfile").write_text("FROM vx11-spawner:local\nUSER root\nRUN rm -rf /app/spawner\nUSER vx11\n")
-    built = _sh("docker", "build", "--pull=false", "-q", "-t", "vx11-spawner:missing-module", str(ctx))
+    built = docker_step("docker", "build", "--pull=false", "-q", "-t", "vx11-spawner:missing-module", str(ctx))
     assert built.returncode == 0, built.stderr
     override = tmp_path / "broken-spawner.yml"
     override.write_text('version: "3.8"\nservices:\n  spawner:\n    image: vx11-spawner:missing-module\n')

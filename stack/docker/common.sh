@@ -32,6 +32,41 @@ vx11_debian_mirror() {
     printf '%s\n' "$m"
 }
 
+# Start "$@" in the background in a session of its own, with stdin from /dev/null,
+# stdout and stderr appended to LOG, and no other descriptor of ours: a daemon that
+# kept a caller's flock descriptor would hold that lock for its whole life.
+# Sets VX11_DETACHED_PID to the pid of the command (setsid execs in place: a
+# background subshell of a script is no process-group leader).
+vx11_detach() {  # LOG command [args...]
+    local log="$1"; shift
+    (
+        local fd
+        for fd in /proc/"$BASHPID"/fd/*; do
+            fd="${fd##*/}"
+            if (( fd > 2 )); then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        exec setsid "$@" >>"$log" 2>&1 </dev/null
+    ) &
+    VX11_DETACHED_PID=$!
+}
+
+# Take an exclusive flock on descriptor FD within SECONDS, or die naming who holds it.
+vx11_lock() {  # FD SECONDS FILE WHAT
+    local fd="$1" secs="$2" file="$3" what="$4" real
+    flock -n "$fd" && return 0
+    real="$(realpath "$file")"
+    vx11_say "waiting up to ${secs}s for $what (lock $file)"
+    flock -w "$secs" "$fd" && return 0
+    local holders="" link p
+    for link in /proc/[0-9]*/fd/*; do
+        [[ "$(readlink "$link" 2>/dev/null)" == "$real" ]] || continue
+        p="${link#/proc/}"; p="${p%%/*}"
+        [[ "$p" == "$$" || "$p" == "$BASHPID" ]] && continue
+        holders+=" $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-80))"
+    done
+    vx11_die "$what: the lock $file was held for ${secs}s by${holders:- an unknown process}; end that process or wait for it"
+}
+
 vx11_image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 vx11_image_label() {  # image label
