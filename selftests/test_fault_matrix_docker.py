@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -136,3 +137,59 @@ def test_unreachable_stack_fails_fast(compose, tmp_path):
     _sh(str(REPO / "scripts" / "stack-docker"), "down")
     run = run_gates(tmp_path, "gate", DOCKER, timeout=60)
     assert run.rc == 3 and "stack unreachable" in run.output, run.explain()
+
+
+def _strangers_compose(tmp_path, token: str) -> tuple[list[str], dict[str, str]]:
+    """The reference stack as another team might deploy it: compose project `strangers`,
+    hyphenated service names, the data volume under another mount point and name."""
+    text = (REPO / "stack" / "compose.yml").read_text()
+    for old, new in [("\n  tentaculo_link:\n", "\n  tentaculo-link:\n"), ("\n  spawner:\n", "\n  vx11-spawner:\n"),
+                     ('"http://spawner:8003"', '"http://vx11-spawner:8003"'),
+                     ("- vx11-data:/app/data", "- vx11-data:/srv/state"),
+                     ('VX11_DATA_DIR: "/app/data"', 'VX11_DATA_DIR: "/srv/state"\n    user: "0"'),
+                     ("\n    name: vx11-data\n", "\n")]:
+        assert old in text, f"compose.yml no longer has {old!r}: update this test"
+        text = text.replace(old, new)
+    (tmp_path / "compose.yml").write_text(text)
+    env_file = tmp_path / "strangers.env"
+    env_file.write_text(f"VX11_TOKEN={token}\nVX11_FLAG_PLAYWRIGHT=0\n"
+                        "VX11_FLAG_DEEPSEEK_RUNTIME=off\nVX11_FLAG_SMOKE_TESTS=False\n")
+    env_file.chmod(0o600)
+    plugin = _sh("docker", "compose", "version", timeout=30).returncode == 0
+    argv = [*(["docker", "compose"] if plugin else ["docker-compose"]), "-p", "strangers", "-f",
+            str(tmp_path / "compose.yml")]
+    return argv, {**os.environ, "VX11_ENV_FILE": str(env_file)}
+
+
+def _wait_healthy(client, project: str, count: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = client.containers.list(filters={"label": f"com.docker.compose.project={project}"})
+        health = {c.name: c.attrs["State"].get("Health", {}).get("Status") for c in found}
+        if len(found) == count and all(h == "healthy" for h in health.values()):
+            return
+        assert time.monotonic() < deadline, f"project {project} not healthy after {timeout}s: {health}"
+        time.sleep(2)
+
+
+def test_a_stack_deployed_by_others_is_found_and_judged(compose, tmp_path):
+    """No profile change: the one compose project that runs the required services is
+    found, hyphenated names match, and the database is read from the contract's volume
+    wherever it is mounted. A project named on the command line is not second-guessed."""
+    _sh(str(REPO / "scripts" / "stack-docker"), "down")
+    built = docker_step(str(REPO / "scripts" / "stack-docker"), "build")
+    assert built.returncode == 0, built.stderr[-3000:]
+    token = os.environ.get("VX11_TOKEN") or "strangers-selftest-token"
+    argv, env = _strangers_compose(tmp_path, token)
+    try:
+        up = docker_step(*argv, "up", "-d", timeout=300, env=env)
+        assert up.returncode == 0, up.stderr[-3000:]
+        _wait_healthy(compose, "strangers", 5, timeout=180)
+        run = run_gates(tmp_path, "gate", DOCKER, env={"VX11_TOKEN": token})
+        assert run.rc == 0 and not run.failing, run.explain()
+        named = run_gates(tmp_path, "gate", DOCKER, "--compose-project", "vx11", env={"VX11_TOKEN": token},
+                          timeout=60)
+        assert named.rc == 3, named.explain()
+        assert "'strangers' (5 containers)" in named.output and "--compose-project" in named.output, named.explain()
+    finally:
+        _sh(*argv, "down", "-v", timeout=300)

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from fixtures.contract import absolute_origins, chat_problems, health_problems, window_problems
+from fixtures.docker_backend import same_service
 from fixtures.host_backend import is_loopback, listeners, socket_owners
 from fixtures.http import HttpProbe, percentile
 from fixtures.waiting import WaitTimeout, wait_until
@@ -102,3 +103,12 @@ def test_chat_problems_reads_the_body(server):
     probe = HttpProbe(server, "x-vx11-token", None, 5)
     fact = probe.get("/")  # a 200 JSON body without the chat fields
     assert chat_problems(fact, "s1")[0] == ("body.session_id", "present", "missing")
+
+
+@pytest.mark.parametrize(("label", "name", "same"), [
+    ("tentaculo_link", "tentaculo_link", True), ("tentaculo-link", "tentaculo_link", True),
+    ("Madre", "madre", True), ("vx11-madre", "madre", True), ("vx11_spawner", "spawner", True),
+    ("madre_worker", "madre", False), ("switchboard", "switch", False), ("other-madre", "madre", False),
+])
+def test_service_labels_match_across_naming_styles(label, name, same):
+    assert same_service(label, name, "vx11") is same
