@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from fixtures.backends import BackendError
 from fixtures.expect import expect
 from fixtures.stack import PROFILE_KEY
 
@@ -20,11 +21,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("service", list(metafunc.config.stash[PROFILE_KEY].services))
 
 
-def test_service_booted_clean(backend, service, evidence):
+@pytest.fixture
+def service_log(backend, service):
+    """(state, its last 500 log lines); a log that cannot be read is "could not look"."""
     state = backend.states()[service]
+    if not state.present:
+        return state, ""
+    try:
+        return state, backend.logs(service, tail=500)
+    except BackendError as exc:
+        raise RuntimeError(f"vx11: {GATE}: {exc}") from None
+
+
+def test_service_booted_clean(service_log, service, evidence):
+    state, logs = service_log
     expect(state.present, GATE, service, "started", "a container or process", state.status,
            fix="start it, or remove it from the profile if the stack has none")
-    logs = backend.logs(service, tail=500)
     evidence.attach(f"log: {service}", logs[-4000:])
     bad = [line for line in logs.splitlines() if _BAD.search(line)]
     bad.sort(key=lambda line: "Traceback" in line)  # the missing module tells more than the traceback header

@@ -192,4 +192,6 @@ def test_a_stack_deployed_by_others_is_found_and_judged(compose, tmp_path):
         assert named.rc == 3, named.explain()
         assert "'strangers' (5 containers)" in named.output and "--compose-project" in named.output, named.explain()
     finally:
-        _sh(*argv, "down", "-v", timeout=300)
+        down = subprocess.run([*argv, "down", "-v"], cwd=REPO, capture_output=True, text=True, timeout=300,
+                              check=False, env=env)
+        assert down.returncode == 0, f"could not take project strangers down: {down.stderr[-2000:]}"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -112,3 +115,46 @@ def test_chat_problems_reads_the_body(server):
 ])
 def test_service_labels_match_across_naming_styles(label, name, same):
     assert same_service(label, name, "vx11") is same
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_LISTENER = ("import socket,sys,time\ns=socket.socket();s.bind(('127.0.0.1',int(sys.argv[1])));s.listen()\n"
+             "print('Traceback (most recent call last):',flush=True);print('up',file=sys.stderr,flush=True)\n"
+             "time.sleep(60)")
+
+
+@pytest.mark.parametrize("to_file", [True, False])
+def test_host_log_is_the_service_output_file_when_no_log_dir(tmp_path, to_file):
+    """A stack run by others writes no <service>.log where the profile says: its stdout
+    file is read instead, and a pipe is "cannot look", never an empty, clean log."""
+    from fixtures.backends import BackendError
+    from fixtures.host_backend import HostBackend
+    from fixtures.profile import DEFAULT_PROFILE, load_profile
+
+    port = _free_port()
+    text = DEFAULT_PROFILE.read_text().replace("port = 8003", f"port = {port}", 1)
+    text = re.sub(r'(?m)^log_dir = .*$', f'log_dir = "{tmp_path / "no-logs-here"}"', text)
+    (tmp_path / "p.toml").write_text(text.replace('root = "../stack"', f'root = "{DEFAULT_PROFILE.parent.parent}/stack"'))
+    out = open(tmp_path / "spawner.out", "w") if to_file else subprocess.PIPE
+    proc = subprocess.Popen([sys.executable, "-c", _LISTENER, str(port)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        backend = HostBackend(load_profile(tmp_path / "p.toml"))
+        deadline = time.monotonic() + 10
+        while not backend.states(refresh=True)["spawner"].present:
+            assert time.monotonic() < deadline, "the listener never came up"
+            time.sleep(0.05)
+        if to_file:
+            assert "Traceback (most recent call last):" in backend.logs("spawner")
+        else:
+            with pytest.raises(BackendError, match="no log to read for spawner"):
+                backend.logs("spawner")
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        if to_file:
+            out.close()
