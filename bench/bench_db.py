@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bench import make_seed_db as seed
 from fixtures import sqlite_probe as probe
+from fixtures.sqlite_pragmas import MMAP_BYTES
 
 CLI = shutil.which("sqlite3") or "/usr/bin/sqlite3"
 CLI_SQL = "PRAGMA integrity_check; PRAGMA foreign_key_check;"
@@ -57,7 +58,7 @@ def machine() -> list[str]:
 
 def run_cli(db: Path, sql: str = CLI_SQL, mmap: bool = False) -> tuple[float, bool, list[str]]:
     """Seconds, clean exit, and the output lines (stderr lines prefixed with 'error:')."""
-    argv = [CLI, "-readonly"] + (["-cmd", f"PRAGMA mmap_size={probe.MMAP_BYTES}"] if mmap else [])
+    argv = [CLI, "-readonly"] + (["-cmd", f"PRAGMA mmap_size={MMAP_BYTES}"] if mmap else [])
     start = time.perf_counter()
     done = subprocess.run(argv + [str(db), sql], capture_output=True, text=True)
     took = time.perf_counter() - start

@@ -29,7 +29,8 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.corpus import Corpus, Plant, build
-from fixtures.secretscan import ScanResult, scan_repo
+from fixtures.secretfindings import ScanResult
+from fixtures.secretscan import scan_repo
 
 DETECT_SECRETS = "1.5.0"
 TEXT_SUFFIXES = {".py", ".pyi", ".txt", ".rst", ".md", ".json", ".toml", ".cfg", ".ini",

@@ -14,17 +14,18 @@ GATE = "secret_scan"
 
 @pytest.fixture(scope="module")
 def scan(profile):
-    from fixtures import secretscan
+    from fixtures.secretallow import Allowlist
+    from fixtures.secretfindings import AllowlistError, GitError
+    from fixtures.secretscan import scan_repo
 
     allow_path = profile.secrets.get("allowlist_path")
     try:
-        allow = secretscan.Allowlist.load(allow_path) if allow_path and allow_path.is_file() else None
-    except secretscan.AllowlistError as exc:
+        allow = Allowlist.load(allow_path) if allow_path and allow_path.is_file() else None
+    except AllowlistError as exc:
         pytest.fail(f"{GATE}: allowlist: entries: expected valid, found {exc}", pytrace=False)
     try:
-        return secretscan.scan_repo(profile.root, history=bool(profile.secrets.get("history", True)),
-                                    allowlist=allow)
-    except secretscan.GitError as exc:
+        return scan_repo(profile.root, history=bool(profile.secrets.get("history", True)), allowlist=allow)
+    except GitError as exc:
         pytest.fail(f"{GATE}: {profile.root}: git repository: expected one (the scan covers tracked files and "
                     f"history), found {exc}", pytrace=False)
 

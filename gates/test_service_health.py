@@ -79,9 +79,13 @@ def test_service_health_bodies(backend, profile, evidence):
 @pytest.mark.disruptive
 def test_gateway_reports_a_down_dependency(backend, http, profile, disruptable, evidence):
     """The aggregate must check, not assume: pause an optional service and watch it turn 'down'."""
-    if not disruptable:
-        pytest.skip("the profile has no optional service to pause")
-    victim = disruptable[0]
+    deps = http.get(profile.route("health"), token=False).body
+    deps = deps.get("dependencies") if isinstance(deps, dict) else None
+    named = [s for s in disruptable if isinstance(deps, dict) and s in deps]  # the contract names switch
+    if not named:
+        pytest.skip(f"no optional service ({', '.join(disruptable) or 'none'}) is among the gateway's "
+                    f"dependencies ({', '.join(deps or {}) or 'none'}): nothing to pause and watch")
+    victim = named[0]
     with disrupted(backend, profile, [victim]):
         try:
             body = wait_until(lambda: http.get(profile.route("health"), token=False).body, timeout=10,

@@ -21,8 +21,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from fixtures.secretallow import Allowlist
+from fixtures.secretfindings import AllowlistError, GitError, ScanResult, fingerprint, is_env_file
 from fixtures.secretrules import scan_buffer
-from fixtures.secretscan import Allowlist, AllowlistError, GitError, ScanResult, fingerprint, is_env_file, scan_repo
+from fixtures.secretscan import scan_repo
 
 SUITE = Path(__file__).resolve().parent.parent
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@localhost", "GIT_COMMITTER_NAME": "t",

@@ -21,7 +21,9 @@ import pytest
 
 from bench import make_seed_db as faults
 from fixtures import sqlite_probe as probe
-from fixtures.sqlite_probe import DbFacts, ProbeError, SnapshotError
+from fixtures.sqlite_facts import DbFacts
+from fixtures.sqlite_pragmas import _estimate_pages
+from fixtures.sqlite_probe import ProbeError, SnapshotError
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/bin")
@@ -186,7 +188,7 @@ def test_size_estimate_is_in_the_right_range(tmp_path: Path) -> None:
     root = con.execute("SELECT rootpage FROM sqlite_schema WHERE name='child'").fetchone()[0]
     con.close()
     with open(db, "rb") as fh:
-        guess = probe._estimate_pages(fh, root, 4096)
+        guess = _estimate_pages(fh, root, 4096)
     assert actual / 3 <= guess <= actual * 3, (guess, actual)
 
 
