@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.verdict import gate_id
+from fixtures.tally import gate_id
 
 pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parent.parent
