@@ -41,6 +41,7 @@ BREAKS: dict[str, Check] = {
     "flag_on_in_api": host.check_flags,
     "maintenance_fails": host.check_maintenance,
     "maintenance_loses_rows": host.check_maintenance,
+    "maintenance_stale_map": host.check_maintenance,
 }
 
 

@@ -61,10 +61,15 @@ def check_maintenance(ctx: Ctx) -> None:
     db = data / "vx11.db"
     before = _counts(db)
     assert len(before) >= 10 and sum(before.values()) >= 1000, f"maintenance: database too small: {before}"
-    done = subprocess.run([sys.executable, "-m", "madre.maintenance"], cwd=state["root"], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    out = (done.stdout + done.stderr).strip()
-    assert done.returncode == 0, f"maintenance: exit code: expected 0, found {done.returncode}: {out[-500:]}"
+    stamps = []
+    for _ in range(2):  # the second run must rewrite the map the first one left
+        done = subprocess.run([sys.executable, "-m", "madre.maintenance"], cwd=state["root"], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        out = (done.stdout + done.stderr).strip()
+        assert done.returncode == 0, f"maintenance: exit code: expected 0, found {done.returncode}: {out[-500:]}"
+        stamps.append((data / "db_map.json").stat().st_mtime_ns if (data / "db_map.json").is_file() else None)
+    assert stamps[0] is not None and stamps[1] != stamps[0], \
+        f"maintenance: db_map.json: expected rewritten by every run, found modification times {stamps}"
     after = _counts(db)
     assert after == before, f"maintenance: row counts changed: " \
                             f"{ {t: (before.get(t), after.get(t)) for t in before if before.get(t) != after.get(t)} }"

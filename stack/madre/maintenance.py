@@ -82,7 +82,11 @@ def run(data_dir: Path, keep: int) -> str:
         if faults.on("maintenance_loses_rows"):
             with conn:
                 conn.execute("DELETE FROM events WHERE id % 10 = 0")
-        doc = write_db_map(conn, data_dir / "db_map.json")
+        map_path = data_dir / "db_map.json"
+        if faults.on("maintenance_stale_map") and map_path.is_file():
+            doc = json.loads(map_path.read_text())  # an earlier run's map stays: what the fault breaks
+        else:
+            doc = write_db_map(conn, map_path)
         dest, removed = backup(conn, data_dir / "backups", keep)
         after = integrity(conn)
         if any(v != "ok" for v in after.values()):

@@ -26,6 +26,7 @@ KNOWN: dict[str, tuple[str, str]] = {
     "flag_on_in_api": ("madre", "flags off and the three sources agree"),
     "maintenance_fails": ("madre", "maintenance exits 0"),
     "maintenance_loses_rows": ("madre", "maintenance keeps row counts"),
+    "maintenance_stale_map": ("madre", "maintenance regenerates the DB map"),
     "slow_chat": ("madre", "chat latency within the SLO"),
     "concurrency_resets": ("madre", "50 concurrent opens all answered"),
 }
