@@ -64,6 +64,13 @@ def test_healthy_compose_stack_passes_serial_and_parallel(compose, tmp_path):
     assert {g: o.outcome for g, o in serial.gates.items()} == {g: o.outcome for g, o in parallel.gates.items()}
 
 
+def test_host_backend_on_a_docker_stack_says_so(compose, tmp_path):
+    """The process table cannot judge containers: one message naming docker-proxy, exit 3."""
+    _up()
+    run = run_gates(tmp_path, "gate", "--backend=host", timeout=60)
+    assert run.rc == 3 and "published by Docker (docker-proxy" in run.output, run.explain()
+
+
 def test_extra_published_port(compose, tmp_path):
     override = tmp_path / "publish-madre.yml"
     override.write_text('version: "3.8"\nservices:\n  madre:\n    ports:\n      - "127.0.0.1:8001:8001"\n')
