@@ -28,9 +28,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from bench.corpus import Corpus, Plant, build
-from fixtures.secretfindings import ScanResult
-from fixtures.secretscan import scan_repo
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also runnable as bench/NAME.py
+
+from bench.corpus import Corpus, Plant, build  # noqa: E402
+from fixtures.secretfindings import ScanResult  # noqa: E402
+from fixtures.secretscan import scan_repo  # noqa: E402
 
 DETECT_SECRETS = "1.5.0"
 TEXT_SUFFIXES = {".py", ".pyi", ".txt", ".rst", ".md", ".json", ".toml", ".cfg", ".ini",
