@@ -72,3 +72,18 @@ def test_unreachable_stack_is_one_message_and_exit_3(tmp_path):
     assert f"stack unreachable: GET http://127.0.0.1:{port}/health for 5s" in out, out
     assert "Connection refused" in out and " passed in " not in out, out  # no test ran
     assert "unreachable-test-token" not in "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_wrong_token_is_one_message_and_exit_4(lab, tmp_path):
+    """A token the gateway refuses is said once, before any gate runs: not 401s in every gate."""
+    if lab.ns is None:
+        pytest.skip("needs root and `ip` for a private network namespace")
+    lab.start()
+    done = lab.run([sys.executable, "-m", "pytest", "-m", "gate", "--launcher", "external", "--backend", "host",
+                    f"--evidence-dir={tmp_path}", "-p", "no:cacheprovider"], timeout=120,
+                   extra_env={"VX11_TOKEN": "not-the-stack-token"})
+    out = done.stdout + done.stderr
+    assert done.returncode == 4, out
+    assert "the gateway refuses the token in VX11_TOKEN: GET /madre/flags answered 401" in out, out
+    assert "0 failed, 0 could not look, 0 passed" in out and " passed in " not in out, out  # no gate ran
+    assert b"not-the-stack-token" not in b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
