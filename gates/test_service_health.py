@@ -99,6 +99,7 @@ def test_gateway_reports_a_down_dependency(backend, http, profile, disruptable, 
            "'down'", seen, fix="make /health probe each dependency with a short timeout")
 
 
+@pytest.mark.last  # restarts are counted from the run's start to its end, not to the middle
 def test_required_restarts_not_growing(backend, profile, session_info):
     states = backend.states(refresh=True, with_restarts=True)
     for name, svc in profile.services.items():
