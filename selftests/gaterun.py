@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-_RANK = {"passed": 0, "skipped": 0, "failed": 2, "error": 3}
+_RANK = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}  # a gate is skipped only when all its tests are
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,17 @@ def test_host_backend_on_a_docker_stack_says_so(compose, tmp_path):
     assert run.rc == 3 and "published by Docker (docker-proxy" in run.output, run.explain()
 
 
+def test_up_again_with_a_new_token_recreates(compose, tmp_path):
+    """compose does not see a changed env file; stack-docker up must, or the running
+    containers keep the old token and every gate sees 401."""
+    _up()
+    new = "rotated-" + os.urandom(6).hex()
+    again = docker_step(str(REPO / "scripts" / "stack-docker"), "up", env={**os.environ, "VX11_TOKEN": new})
+    assert again.returncode == 0 and "recreating the running containers" in again.stderr, again.stderr[-2000:]
+    run = run_gates(tmp_path, "gate", DOCKER, "-k", "chat_requests_all_ok", env={"VX11_TOKEN": new}, timeout=120)
+    assert run.rc == 0, run.explain()  # every other test starts with its own down and up
+
+
 def test_extra_published_port(compose, tmp_path):
     override = tmp_path / "publish-madre.yml"
     override.write_text('version: "3.8"\nservices:\n  madre:\n    ports:\n      - "127.0.0.1:8001:8001"\n')
