@@ -4,6 +4,7 @@ ModuleNotFoundError and no Traceback in its logs."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import pytest
 
@@ -33,8 +34,12 @@ def service_log(backend, service):
         raise RuntimeError(f"vx11: {GATE}: {exc}") from None
 
 
-def test_service_booted_clean(service_log, service, evidence):
+def test_service_booted_clean(service_log, service, profile, evidence):
     state, logs = service_log
+    if not state.present and not profile.services[service].required:  # solo_madre: a warning, never a failure
+        warnings.warn(f"{GATE}: {service} (optional) is {state.status}: recorded, not blocking", stacklevel=2)
+        evidence.attach(f"warning {service}", f"optional service {service} is {state.status}")
+        return
     expect(state.present, GATE, service, "started", "a container or process", state.status,
            fix="start it, or remove it from the profile if the stack has none")
     evidence.attach(f"log: {service}", logs[-4000:])

@@ -65,6 +65,7 @@ def run_gates(tmp: Path, marker: str = "gate", *args: str, env: dict[str, str] |
               timeout: float = 600) -> GateRun:
     """`pytest -m MARKER --launcher external ...` against whatever stack is up."""
     junit = tmp / f"junit-{marker.replace(' ', '_')}.xml"
+    junit.unlink(missing_ok=True)  # a run that ends before writing one must not read an earlier run's
     argv = [sys.executable, "-m", "pytest", "-m", marker, "--launcher", "external", "-p", "no:cacheprovider",
             f"--junitxml={junit}", "-o", "junit_family=xunit2", "--no-evidence", "-q", *args]
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
@@ -142,6 +143,7 @@ class Lab:
 
     def gates(self, tmp: Path, marker: str, *args: str, timeout: float = 600) -> GateRun:
         junit = tmp / "junit.xml"
+        junit.unlink(missing_ok=True)
         argv = [sys.executable, "-m", "pytest", "-m", marker, "--launcher", "external", "-p", "no:cacheprovider",
                 f"--junitxml={junit}", "-o", "junit_family=xunit2", "--no-evidence", "-q", *args]
         done = self.run(argv, timeout=timeout)
