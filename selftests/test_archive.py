@@ -85,6 +85,25 @@ def test_a_missing_manifest_and_a_schema_break_are_named(project: pytest.Pyteste
     assert archive.verify(run) == ["missing: MANIFEST.sha256"]
 
 
+def test_a_killed_controller_is_listed_unfinished_and_fails_verify(project: pytest.Pytester) -> None:
+    """SIGKILL leaves no verdict and no manifest: the index lists the run as UNFINISHED and
+    verify names the missing manifest, so the run is never mistaken for a pass nor lost."""
+    gate_run(project)
+    project.makepyfile(test_kill="import os, signal\ndef test_k(evidence):\n    os.kill(os.getpid(), signal.SIGKILL)\n")
+    before = set((project.path / "reports").glob("*/"))
+    killed = project.runpytest_subprocess("test_kill.py", timeout=120)
+    assert killed.ret == -9, killed.stdout.str()
+    (run,) = set((project.path / "reports").glob("*/")) - before
+    assert not (run / "verdict.json").exists()
+    assert verify_cli(run).returncode != 0 and "missing: MANIFEST.sha256" in verify_cli(run).stdout
+    index = archive.index_html(project.path / "reports")
+    row = index.split(f"<td>{run.name}</td>")[1].split("</tr>")[0]
+    assert "UNFINISHED" in row and "missing: MANIFEST.sha256" in row
+    pass_rate = index.split('data-chart="pass-rate"')[1].split("</svg>")[0]
+    assert pass_rate.count("<circle") == 1  # charted: the finished run only
+    assert index.count('class="PASSED"') == 1
+
+
 @pytest.mark.skipif(shutil.which("sha256sum") is None, reason="sha256sum (coreutils) not installed")
 def test_the_manifest_is_sha256sum_format(project: pytest.Pytester) -> None:
     run = gate_run(project)
