@@ -30,9 +30,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from fixtures.docker_backend import DockerBackend  # noqa: E402
-from fixtures.profile import load_profile  # noqa: E402
-from fixtures.stack import choose_backend  # noqa: E402
+from fixtures.backends import choose_backend  # noqa: E402
+from fixtures.backends.docker import DockerBackend  # noqa: E402
+from fixtures.profile.load import load_profile  # noqa: E402
 
 
 def _run(profile: Path, calls_file: Path) -> tuple[int, list[dict]]:

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also runnable
 
 from bench import make_seed_db as seed  # noqa: E402
 from fixtures import sqlite_probe as probe  # noqa: E402
-from fixtures.sqlite_pragmas import MMAP_BYTES  # noqa: E402
+from fixtures.sqlite.pragmas import MMAP_BYTES  # noqa: E402
 
 CLI = shutil.which("sqlite3") or "/usr/bin/sqlite3"
 CLI_SQL = "PRAGMA integrity_check; PRAGMA foreign_key_check;"

@@ -3,7 +3,7 @@
 Builds a throw-away git repo from the Python sources installed on this machine (the
 venv's site-packages, then the standard library: code nobody here wrote), plants the
 corpus of ``bench/corpus.py`` (secrets and decoys in the tree, secrets added then
-deleted in history), then times ``fixtures.secretscan`` (tree only, tree + history)
+deleted in history), then times ``fixtures.secrets.scan`` (tree only, tree + history)
 and ``detect-secrets scan`` on the same tree, and prints a markdown report: machine,
 MB, seconds, MB/s, the speed ratio, recall on the planted secrets, decoys reported.
 
@@ -31,8 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also runnable as bench/NAME.py
 
 from bench.corpus import Corpus, Plant, build  # noqa: E402
-from fixtures.secretfindings import ScanResult  # noqa: E402
-from fixtures.secretscan import scan_repo  # noqa: E402
+from fixtures.secrets.findings import ScanResult  # noqa: E402
+from fixtures.secrets.scan import scan_repo  # noqa: E402
 
 DETECT_SECRETS = "1.5.0"
 TEXT_SUFFIXES = {".py", ".pyi", ".txt", ".rst", ".md", ".json", ".toml", ".cfg", ".ini",
@@ -211,9 +211,9 @@ def measure(args: argparse.Namespace, corpus: Corpus, repo: Path) -> str:
     hist, hist_times, hist_cpu = run_ours(repo, True, args.repeat)
     ds, ds_wall, ds_cpu = run_detect_secrets(repo)
     mb, hist_mb = tree.bytes_scanned / 1e6, hist.bytes_scanned / 1e6
-    runs = [Run("fixtures.secretscan", "working tree", mb, statistics.median(tree_times),
+    runs = [Run("fixtures.secrets.scan", "working tree", mb, statistics.median(tree_times),
                 tree_cpu, ours_seen(tree)),
-            Run("fixtures.secretscan", "tree + history", hist_mb, statistics.median(hist_times),
+            Run("fixtures.secrets.scan", "tree + history", hist_mb, statistics.median(hist_times),
                 hist_cpu, ours_seen(hist)),
             Run(f"detect-secrets {DETECT_SECRETS}", "working tree", mb, ds_wall, ds_cpu,
                 frozenset((path, line) for path, lines in ds.items() for line in lines))]

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from fixtures.expect import expect
+from fixtures.gatekit.expect import expect
 
 pytestmark = [pytest.mark.baseline]
 GATE = "baseline"

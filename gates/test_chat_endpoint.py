@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.contract import chat_problems, error_problems
-from fixtures.expect import expect
-from fixtures.gatefixtures import chat, stack_lock
-from fixtures.http import percentile
+from fixtures.gatekit.expect import expect
+from fixtures.gatekit.plugin import chat, stack_lock
+from fixtures.probes.contract import chat_problems, error_problems
+from fixtures.probes.http import percentile
 
 pytestmark = [pytest.mark.gate]
 GATE = "chat_endpoint"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.expect import expect
+from fixtures.gatekit.expect import expect
 
 pytestmark = [pytest.mark.gate]
 GATE = "db_integrity"

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.contract import FALLBACK_SOURCE, error_problems
-from fixtures.expect import expect
-from fixtures.gatefixtures import chat, disrupted
-from fixtures.stack import PROFILE_KEY
+from fixtures.gatekit.expect import expect
+from fixtures.gatekit.plugin import chat, disrupted
+from fixtures.probes.contract import FALLBACK_SOURCE, error_problems
+from fixtures.profile import PROFILE_KEY
 
 pytestmark = [pytest.mark.gate]
 GATE = "degraded_fallback"

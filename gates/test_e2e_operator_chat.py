@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from fixtures.contract import absolute_origins, chat_problems
-from fixtures.expect import expect
-from fixtures.gatefixtures import chat
+from fixtures.gatekit.expect import expect
+from fixtures.gatekit.plugin import chat
+from fixtures.probes.contract import absolute_origins, chat_problems
 
 pytestmark = [pytest.mark.e2e]
 GATE = "e2e_operator_chat"

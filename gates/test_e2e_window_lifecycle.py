@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fixtures.contract import error_problems, window_problems
-from fixtures.expect import expect
-from fixtures.http import HttpProbe
-from fixtures.waiting import WaitTimeout, wait_until
+from fixtures.gatekit.expect import expect
+from fixtures.probes.contract import error_problems, window_problems
+from fixtures.probes.http import HttpProbe
+from fixtures.probes.waiting import WaitTimeout, wait_until
 
 pytestmark = [pytest.mark.e2e]
 GATE = "e2e_window_lifecycle"

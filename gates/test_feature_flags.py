@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from fixtures.expect import expect
+from fixtures.gatekit.expect import expect
 
 pytestmark = [pytest.mark.gate]
 GATE = "feature_flags"

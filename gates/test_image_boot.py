@@ -8,9 +8,10 @@ import warnings
 
 import pytest
 
-from fixtures.backends import BackendError
-from fixtures.expect import expect
-from fixtures.stack import PROFILE_KEY
+from fixtures.backends.facts import BackendError
+from fixtures.errors import CouldNotLook
+from fixtures.gatekit.expect import expect
+from fixtures.profile import PROFILE_KEY
 
 pytestmark = [pytest.mark.gate]
 GATE = "image_boot"
@@ -31,7 +32,7 @@ def service_log(backend, service):
     try:
         return state, backend.logs(service, tail=500)
     except BackendError as exc:
-        raise RuntimeError(f"vx11: {GATE}: {exc}") from None
+        raise CouldNotLook(f"vx11: {GATE}: {exc}") from None
 
 
 def test_service_booted_clean(service_log, service, profile, evidence):

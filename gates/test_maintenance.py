@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from fixtures.expect import expect
-from fixtures.gatefixtures import db_facts_now
+from fixtures.gatekit.expect import expect
+from fixtures.gatekit.plugin import db_facts_now
 
 pytestmark = [pytest.mark.gate]
 GATE = "maintenance"

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fixtures.expect import expect
-from fixtures.http import HttpProbe, percentile
+from fixtures.gatekit.expect import expect
+from fixtures.probes.http import HttpProbe, percentile
 from gates.test_degraded_fallback import _fuzz_settings, bad_bodies
 
 pytestmark = [pytest.mark.nightly]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.expect import expect
+from fixtures.gatekit.expect import expect
 
 pytestmark = [pytest.mark.gate]
 GATE = "secret_scan"
@@ -14,9 +14,9 @@ GATE = "secret_scan"
 
 @pytest.fixture(scope="module")
 def scan(profile):
-    from fixtures.secretallow import Allowlist
-    from fixtures.secretfindings import AllowlistError, GitError
-    from fixtures.secretscan import scan_repo
+    from fixtures.secrets.allow import Allowlist
+    from fixtures.secrets.findings import AllowlistError, GitError
+    from fixtures.secrets.scan import scan_repo
 
     allow_path = profile.secrets.get("allowlist_path")
     try:

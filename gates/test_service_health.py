@@ -11,10 +11,10 @@ from functools import partial
 
 import pytest
 
-from fixtures.contract import health_problems
-from fixtures.expect import expect
-from fixtures.gatefixtures import disrupted
-from fixtures.waiting import WaitTimeout, wait_until
+from fixtures.gatekit.expect import expect
+from fixtures.gatekit.plugin import disrupted
+from fixtures.probes.contract import health_problems
+from fixtures.probes.waiting import WaitTimeout, wait_until
 
 pytestmark = [pytest.mark.gate]
 GATE = "service_health"

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from fixtures.expect import expect
+from fixtures.gatekit.expect import expect
 
 pytestmark = [pytest.mark.gate]
 GATE = "single_entrypoint"

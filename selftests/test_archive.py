@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import archive, drift
+from fixtures.evidence import archive, drift
 
 pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parent.parent
-PLUGINS = 'pytest_plugins = ["fixtures.evidence", "fixtures.verdict", "fixtures.waivers"]\n'
+PLUGINS = 'pytest_plugins = ["fixtures.evidence.plugin", "fixtures.verdict.plugin", "fixtures.verdict.waivers"]\n'
 CHROMIUM = "/usr/bin/chromium"
 GATE = '''
 """Database stays whole."""
@@ -151,7 +151,7 @@ def test_compare_command_prints_a_summary(project: pytest.Pytester) -> None:
     a = gate_run(project)
     b = gate_run(project, tables='{"windows": 1}')
     assert drift.summary(drift.compare(drift.load_baseline(a), drift.load_baseline(a)))[-1] == "  no drift"
-    done = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "fixtures.archive", "compare", str(a), str(b)],
+    done = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "fixtures.evidence.archive", "compare", str(a), str(b)],
                           cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0
     assert "    windows: 2 -> 1 (-1)" in done.stdout

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.archive import verify
-from fixtures.schema import SCHEMAS, problems
+from fixtures.evidence.archive import verify
+from fixtures.evidence.schema import SCHEMAS, problems
 
 pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "tok-Zq8y-selftest-4711-secret"
-PLUGINS = 'pytest_plugins = ["fixtures.evidence", "fixtures.verdict", "fixtures.waivers"]\n'
+PLUGINS = 'pytest_plugins = ["fixtures.evidence.plugin", "fixtures.verdict.plugin", "fixtures.verdict.waivers"]\n'
 
 GATE_OK = '''
 """Alpha keeps its promise: the answer is 42.
@@ -144,7 +144,7 @@ def test_the_token_appears_in_no_file_and_no_output(project: pytest.Pytester) ->
 
 def test_registered_secrets_are_redacted_too(project: pytest.Pytester) -> None:
     project.makepyfile(test_gamma='''
-        from fixtures.redact import register_secret
+        from fixtures.evidence.redact import register_secret
         def test_other(evidence):
             register_secret("db-password-99")
             evidence.attach("dsn", "postgres://u:db-password-99@h")

@@ -14,11 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from fixtures.contract import absolute_origins, chat_problems, health_problems, window_problems
-from fixtures.docker_backend import same_service
-from fixtures.host_backend import is_loopback, listeners, socket_owners
-from fixtures.http import HttpProbe, percentile
-from fixtures.waiting import WaitTimeout, wait_until
+from fixtures.backends.docker import same_service
+from fixtures.backends.host import is_loopback, listeners, socket_owners
+from fixtures.probes.contract import absolute_origins, chat_problems, health_problems, window_problems
+from fixtures.probes.http import HttpProbe, percentile
+from fixtures.probes.waiting import WaitTimeout, wait_until
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -132,9 +132,9 @@ _LISTENER = ("import socket,sys,time\ns=socket.socket();s.bind(('127.0.0.1',int(
 def test_host_log_is_the_service_output_file_when_no_log_dir(tmp_path, to_file):
     """A stack run by others writes no <service>.log where the profile says: its stdout
     file is read instead, and a pipe is "cannot look", never an empty, clean log."""
-    from fixtures.backends import BackendError
-    from fixtures.host_backend import HostBackend
-    from fixtures.profile import DEFAULT_PROFILE, load_profile
+    from fixtures.backends.facts import BackendError
+    from fixtures.backends.host import HostBackend
+    from fixtures.profile.load import DEFAULT_PROFILE, load_profile
 
     port = _free_port()
     text = DEFAULT_PROFILE.read_text().replace("port = 8003", f"port = {port}", 1)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.profile import DEFAULT_PROFILE, ProfileError, expand, load_profile
+from fixtures.profile.load import DEFAULT_PROFILE, ProfileError, expand, load_profile
 from selftests.gaterun import REPO
 
 

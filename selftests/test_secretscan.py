@@ -21,10 +21,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from fixtures.secretallow import Allowlist
-from fixtures.secretfindings import AllowlistError, GitError, ScanResult, fingerprint, is_env_file
-from fixtures.secretrules import scan_buffer
-from fixtures.secretscan import scan_repo
+from fixtures.secrets.allow import Allowlist
+from fixtures.secrets.findings import AllowlistError, GitError, ScanResult, fingerprint, is_env_file
+from fixtures.secrets.rules import scan_buffer
+from fixtures.secrets.scan import scan_repo
 
 SUITE = Path(__file__).resolve().parent.parent
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@localhost", "GIT_COMMITTER_NAME": "t",
@@ -366,7 +366,7 @@ def test_not_a_git_repository(tmp_path):
 def test_cli_json_and_exit_code(tmp_path):
     token = "gl" + "pat-" + rand(ALNUM, 20)
     repo = new_repo(tmp_path / "r", {"ci.yml": f"token: {token}\n"})
-    cmd = [sys.executable, "-m", "fixtures.secretscan", str(repo)]
+    cmd = [sys.executable, "-m", "fixtures.secrets.scan", str(repo)]
     out = subprocess.run([*cmd, "--json"], cwd=SUITE, capture_output=True, text=True)
     assert out.returncode == 1, out.stderr
     assert token not in out.stdout

@@ -21,9 +21,9 @@ import pytest
 
 from bench import make_seed_db as faults
 from fixtures import sqlite_probe as probe
-from fixtures.sqlite_facts import DbFacts
-from fixtures.sqlite_pragmas import _estimate_pages
-from fixtures.sqlite_probe import ProbeError, SnapshotError
+from fixtures.sqlite.facts import DbFacts
+from fixtures.sqlite.pragmas import _estimate_pages
+from fixtures.sqlite.probe import ProbeError, SnapshotError
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/bin")
@@ -304,7 +304,7 @@ def test_snapshot_script_runs_standalone(tmp_path: Path) -> None:
 # --- command line ----------------------------------------------------------------------------
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fixtures.sqlite_probe", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "fixtures.sqlite.probe", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 

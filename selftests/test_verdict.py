@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.tally import gate_id
+from fixtures.verdict.tally import gate_id
 
 pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parent.parent
-PLUGINS = 'pytest_plugins = ["fixtures.evidence", "fixtures.verdict", "fixtures.waivers"]\n'
+PLUGINS = 'pytest_plugins = ["fixtures.evidence.plugin", "fixtures.verdict.plugin", "fixtures.verdict.waivers"]\n'
 PASS = '"""Passes."""\ndef test_ok():\n    pass\n'
 FAIL = ('"""Fails."""\nimport pytest\ndef test_bad():\n'
         '    pytest.fail("beta: /chat: status: expected 200, found 500", pytrace=False)\n')

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.waivers import WaiverError, load_waivers
+from fixtures.verdict.waivers import WaiverError, load_waivers
 
 pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parent.parent
-PLUGINS = 'pytest_plugins = ["fixtures.evidence", "fixtures.verdict", "fixtures.waivers"]\n'
+PLUGINS = 'pytest_plugins = ["fixtures.evidence.plugin", "fixtures.verdict.plugin", "fixtures.verdict.waivers"]\n'
 TODAY = dt.date(2026, 6, 1)
 GOOD = """
 [[waiver]]

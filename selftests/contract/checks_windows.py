@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fixtures.waiting import WaitTimeout, wait_until
+from fixtures.probes.waiting import WaitTimeout, wait_until
 from selftests.contract.ctx import CLOSE, OPEN, OPEN_FIELDS, WINDOWS, Ctx, Resp, is_json_error
 
 ALLOWED, DENIED = "switch", "random_service"

@@ -19,9 +19,9 @@ from typing import Any
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # fixtures.waiting lives at the repository root
+if str(REPO) not in sys.path:  # fixtures.probes.waiting lives at the repository root
     sys.path.insert(0, str(REPO))
-from fixtures.waiting import wait_until  # noqa: E402
+from fixtures.probes.waiting import wait_until  # noqa: E402
 
 HEADER = "x-vx11-token"
 CHAT = "/operator/api/chat"
