@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also runnable as bench/NAME.py
 
 from bench import make_seed_db as seed  # noqa: E402
-from fixtures import sqlite_probe as probe  # noqa: E402
+from fixtures.sqlite import probe  # noqa: E402
 from fixtures.sqlite.pragmas import MMAP_BYTES  # noqa: E402
 
 CLI = shutil.which("sqlite3") or "/usr/bin/sqlite3"

@@ -3,30 +3,19 @@ service and the database statistics, kept as evidence to compare with later runs
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from fixtures.gatekit.expect import expect
+from fixtures.probes.repo import git_snapshot
 
 pytestmark = [pytest.mark.baseline]
 GATE = "baseline"
 
 
-def _git(root, *args):
-    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30, check=False)
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 def test_git_snapshot(profile, evidence):
-    head = _git(profile.root, "log", "-1", "--format=%H%x00%s")
-    expect(head is not None, GATE, str(profile.root), "git HEAD", "a commit", "none (not a git repository?)")
-    sha, subject = head.split("\0", 1)
-    status = _git(profile.root, "status", "--porcelain", "--", ".") or ""
-    remotes = sorted(set((_git(profile.root, "remote") or "").split()))
-    evidence.baseline("git", {"branch": _git(profile.root, "rev-parse", "--abbrev-ref", "HEAD"), "head": sha,
-                              "subject": subject, "clean": not status, "changed_files": len(status.splitlines()),
-                              "remotes": remotes})
+    snap = git_snapshot(profile.root)
+    expect(snap is not None, GATE, str(profile.root), "git HEAD", "a commit", "none (not a git repository?)")
+    evidence.baseline("git", snap)
 
 
 def test_service_state(backend, profile, evidence):

@@ -7,17 +7,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import given
 
 from fixtures.gatekit.expect import expect
+from fixtures.gatekit.fuzz import fuzz_settings
 from fixtures.gatekit.plugin import chat, disrupted
+from fixtures.probes.bodies import bad_bodies, raw_bodies, valid_bodies
 from fixtures.probes.contract import FALLBACK_SOURCE, error_problems
-from fixtures.profile import PROFILE_KEY
 
 pytestmark = [pytest.mark.gate]
 GATE = "degraded_fallback"
-MAX_MESSAGE = 16 * 1024
 
 
 @pytest.mark.disruptive
@@ -40,44 +39,10 @@ def test_chat_degraded_with_optional_backends_down(backend, http, profile, disru
            repr(FALLBACK_SOURCE), repr(fact.body.get("fallback_source")), evidence=fact.head())
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-                           max_leaves=12)
-# Bodies that break the contract in one way each: a missing field, a wrong type, an
-# empty or over-long message, or something that is not a JSON object at all.
-bad_bodies = st.one_of(
-    st.fixed_dictionaries({"session_id": st.text(min_size=1, max_size=20)}),
-    st.fixed_dictionaries({"message": st.text(min_size=1, max_size=40)}),
-    st.fixed_dictionaries({"message": json_values.filter(lambda v: not isinstance(v, str)),
-                           "session_id": st.text(min_size=1, max_size=20)}),
-    st.fixed_dictionaries({"message": st.text(min_size=1, max_size=40),
-                           "session_id": json_values.filter(lambda v: not isinstance(v, str))}),
-    st.fixed_dictionaries({"message": st.just(""), "session_id": st.text(min_size=1, max_size=20)}),
-    st.fixed_dictionaries({"message": st.integers(MAX_MESSAGE + 1, MAX_MESSAGE + 4096).map(lambda n: "x" * n),
-                           "session_id": st.just("too-long")}),
-    json_values.filter(lambda v: not isinstance(v, dict)),
-)
-raw_bodies = st.binary(max_size=200).filter(lambda b: not _is_json(b))
-
-
-def _is_json(raw: bytes) -> bool:
-    try:
-        json.loads(raw)
-    except ValueError:
-        return False
-    return True
-
-
-def _fuzz_settings(config: pytest.Config, key: str = "fuzz_examples") -> settings:
-    examples = int(config.stash[PROFILE_KEY].slo[key])
-    return settings(max_examples=examples, derandomize=True, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-
-
-def test_bad_json_bodies_get_4xx(http, profile, pytestconfig, evidence):
+def test_bad_json_bodies_get_4xx(http, profile, evidence):
     path, seen = profile.route("chat"), []
 
-    @_fuzz_settings(pytestconfig)
+    @fuzz_settings(profile)
     @given(body=bad_bodies)
     def check(body):
         fact = http.post(path, body)
@@ -90,10 +55,10 @@ def test_bad_json_bodies_get_4xx(http, profile, pytestconfig, evidence):
     evidence.attach("fuzzed bad bodies", f"{len(seen)} examples (derandomized), statuses {sorted(set(seen))}")
 
 
-def test_invalid_json_gets_4xx(http, profile, pytestconfig):
+def test_invalid_json_gets_4xx(http, profile):
     path = profile.route("chat")
 
-    @_fuzz_settings(pytestconfig)
+    @fuzz_settings(profile)
     @given(raw=raw_bodies)
     def check(raw):
         fact = http.call("POST", path, data=raw, headers={"content-type": "application/json"})
@@ -104,14 +69,15 @@ def test_invalid_json_gets_4xx(http, profile, pytestconfig):
     check()
 
 
-def test_valid_bodies_never_5xx(http, profile, pytestconfig):
+def test_valid_bodies_never_5xx(http, profile):
     path = profile.route("chat")
 
-    @_fuzz_settings(pytestconfig)
-    @given(message=st.text(min_size=1, max_size=300), session_id=st.text(min_size=1, max_size=60))
-    def check(message, session_id):
-        fact = http.post(path, {"message": message, "session_id": session_id})
+    @fuzz_settings(profile)
+    @given(body=valid_bodies)
+    def check(body):
+        fact = http.post(path, body)
         expect(fact.status is not None and fact.status < 500, GATE, "POST " + path, "status", "< 500",
-               fact.status, evidence=f"message {message[:60]!r} session {session_id[:30]!r}\n{fact.head()}")
+               fact.status, evidence=f"message {body['message'][:60]!r} session {body['session_id'][:30]!r}\n"
+               f"{fact.head()}")
 
     check()

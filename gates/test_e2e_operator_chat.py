@@ -4,18 +4,17 @@ absolute origin (its API base is relative)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
 
 from fixtures.gatekit.expect import expect
 from fixtures.gatekit.plugin import chat
+from fixtures.probes.assets import operator_assets
 from fixtures.probes.contract import absolute_origins, chat_problems
 
 pytestmark = [pytest.mark.e2e]
 GATE = "e2e_operator_chat"
-_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)""", re.I)
 
 
 def test_ten_sessions_end_to_end(http, profile, evidence):
@@ -32,19 +31,9 @@ def test_ten_sessions_end_to_end(http, profile, evidence):
 
 
 def test_operator_page_relative_api_base(http, profile, evidence):
-    page = http.get(profile.route("operator_ui"), token=False)
+    page, shipped = operator_assets(http, profile.route("operator_ui"))
     expect(page.status == 200 and "<" in page.text, GATE, profile.route("operator_ui"), "page", "200 HTML",
            page.status, evidence=page.head())
-    shipped = {profile.route("operator_ui"): page.text}
-    base = profile.route("operator_ui")
-    for ref in _ASSET.findall(page.text):
-        if ref.startswith(("http:", "https:", "//")):
-            shipped[ref] = ref  # an absolute asset reference is itself an absolute origin
-            continue
-        path = ref if ref.startswith("/") else base.rstrip("/") + "/" + ref
-        asset = http.get(path, token=False)
-        if asset.status == 200:
-            shipped[path] = asset.text
     found = {where: absolute_origins(text) for where, text in shipped.items()}
     found = {k: v for k, v in found.items() if v}
     evidence.attach("operator assets", "\n".join(shipped))

@@ -4,13 +4,13 @@ ModuleNotFoundError and no Traceback in its logs."""
 from __future__ import annotations
 
 import re
-import warnings
 
 import pytest
 
 from fixtures.backends.facts import BackendError
 from fixtures.errors import CouldNotLook
 from fixtures.gatekit.expect import expect
+from fixtures.gatekit.policy import optional_down
 from fixtures.profile import PROFILE_KEY
 
 pytestmark = [pytest.mark.gate]
@@ -37,9 +37,7 @@ def service_log(backend, service):
 
 def test_service_booted_clean(service_log, service, profile, evidence):
     state, logs = service_log
-    if not state.present and not profile.services[service].required:  # solo_madre: a warning, never a failure
-        warnings.warn(f"{GATE}: {service} (optional) is {state.status}: recorded, not blocking", stacklevel=2)
-        evidence.attach(f"warning {service}", f"optional service {service} is {state.status}")
+    if not state.present and optional_down(GATE, profile, service, state.status, evidence):
         return
     expect(state.present, GATE, service, "started", "a container or process", state.status,
            fix="start it, or remove it from the profile if the stack has none")

@@ -12,17 +12,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fixtures.gatekit.expect import expect
+from fixtures.gatekit.fuzz import fuzz_settings
+from fixtures.probes.bodies import bad_bodies
 from fixtures.probes.http import HttpProbe, percentile
-from gates.test_degraded_fallback import _fuzz_settings, bad_bodies
 
 pytestmark = [pytest.mark.nightly]
 GATE = "nightly"
 
 
-def test_fuzz_chat_many_examples(http, profile, pytestconfig):
+def test_fuzz_chat_many_examples(http, profile):
     path = profile.route("chat")
 
-    @_fuzz_settings(pytestconfig, "nightly_fuzz_examples")
+    @fuzz_settings(profile, "nightly_fuzz_examples")
     @given(body=st.one_of(bad_bodies, st.fixed_dictionaries({"message": st.text(min_size=1, max_size=2000),
                                                              "session_id": st.text(min_size=1, max_size=100)})))
     def check(body):

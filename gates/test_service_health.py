@@ -5,37 +5,31 @@ service that is down is a recorded warning, not a failure."""
 
 from __future__ import annotations
 
-import json
-import warnings
 from functools import partial
 
 import pytest
 
 from fixtures.gatekit.expect import expect
 from fixtures.gatekit.plugin import disrupted
+from fixtures.gatekit.policy import optional_down
 from fixtures.probes.contract import health_problems
+from fixtures.probes.health import health_beside
 from fixtures.probes.waiting import WaitTimeout, wait_until
 
 pytestmark = [pytest.mark.gate]
 GATE = "service_health"
-# Runs beside a service (in its container, or with its interpreter) so internal
-# ports are asked from where they live, never published for the test's sake.
-_FETCH = ("import json,sys,urllib.request as u\n"
-          "r=u.urlopen(sys.argv[1],timeout=5)\n"
-          "print(json.dumps({'status':r.status,'body':json.loads(r.read() or b'null')}))")
 
 
 def test_required_services_running(backend, profile, evidence):
     states = backend.states(refresh=True)
     evidence.topology({"services": [{"name": n, "port": s.port, "exposure": s.exposure, "policy": s.policy,
                                       "up": states[n].running} for n, s in profile.services.items()]})
-    for name, svc in profile.services.items():
+    for name in profile.services:
         st = states[name]
         evidence.attach(f"state {name}", f"{st.status} health={st.health}")
-        if not svc.required:
-            if not st.running or st.health == "unhealthy":
-                warnings.warn(f"{GATE}: {name} (optional) is {st.status}: recorded, not blocking", stacklevel=2)
-                evidence.attach(f"warning {name}", f"optional service {name} is {st.status}")
+        if (not st.running or st.health == "unhealthy") and optional_down(GATE, profile, name, st.status, evidence):
+            continue
+        if not profile.services[name].required:
             continue
         expect(st.running, GATE, name, "state", "running", st.status,
                evidence=partial(backend.logs, name, tail=20), fix=f"look at the {name} logs above and restart it")
@@ -65,15 +59,15 @@ def test_service_health_bodies(backend, profile, evidence):
         if not svc.health:
             continue
         if not states[name].running:
-            assert not svc.required, f"{GATE}: {name}: state: expected running, found down"
+            st = states[name].status
+            expect(optional_down(GATE, profile, name, st, evidence), GATE, name, "state", "running", st)
             continue
-        res = backend.exec(name, ["python3", "-c", _FETCH, f"http://127.0.0.1:{svc.port}{svc.health}"], timeout=20)
-        evidence.attach(f"{name} {svc.health}", res.output[-400:])
-        expect(res.rc == 0, GATE, name, f"GET {svc.health}", "an answer", f"exit {res.rc}", evidence=res.tail(8))
-        seen = json.loads(res.output.strip().splitlines()[-1])
-        expect(seen["status"] == 200, GATE, name, f"GET {svc.health} status", 200, seen["status"])
-        problems = health_problems(seen["body"], name)
-        expect(not problems, GATE, name, *(problems[0] if problems else ("", "", "")), evidence=res.tail(3))
+        seen = health_beside(backend, name, svc.port, svc.health)
+        evidence.attach(f"{name} {svc.health}", seen.raw.output[-400:])
+        expect(seen.error is None, GATE, name, f"GET {svc.health}", "an answer", seen.error, evidence=seen.raw.tail(8))
+        expect(seen.status == 200, GATE, name, f"GET {svc.health} status", 200, seen.status)
+        problems = health_problems(seen.body, name)
+        expect(not problems, GATE, name, *(problems[0] if problems else ("", "", "")), evidence=seen.raw.tail(3))
 
 
 @pytest.mark.disruptive

@@ -366,7 +366,7 @@ def test_not_a_git_repository(tmp_path):
 def test_cli_json_and_exit_code(tmp_path):
     token = "gl" + "pat-" + rand(ALNUM, 20)
     repo = new_repo(tmp_path / "r", {"ci.yml": f"token: {token}\n"})
-    cmd = [sys.executable, "-m", "fixtures.secrets.scan", str(repo)]
+    cmd = [sys.executable, "-m", "fixtures.secrets", str(repo)]
     out = subprocess.run([*cmd, "--json"], cwd=SUITE, capture_output=True, text=True)
     assert out.returncode == 1, out.stderr
     assert token not in out.stdout

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from bench import make_seed_db as faults
-from fixtures import sqlite_probe as probe
+from fixtures.sqlite import probe
 from fixtures.sqlite.facts import DbFacts
-from fixtures.sqlite.pragmas import _estimate_pages
+from fixtures.sqlite.pragmas import estimate_pages
 from fixtures.sqlite.probe import ProbeError, SnapshotError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,7 +188,7 @@ def test_size_estimate_is_in_the_right_range(tmp_path: Path) -> None:
     root = con.execute("SELECT rootpage FROM sqlite_schema WHERE name='child'").fetchone()[0]
     con.close()
     with open(db, "rb") as fh:
-        guess = _estimate_pages(fh, root, 4096)
+        guess = estimate_pages(fh, root, 4096)
     assert actual / 3 <= guess <= actual * 3, (guess, actual)
 
 
@@ -304,7 +304,7 @@ def test_snapshot_script_runs_standalone(tmp_path: Path) -> None:
 # --- command line ----------------------------------------------------------------------------
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fixtures.sqlite.probe", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "fixtures.sqlite", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 
