@@ -13,7 +13,7 @@ from fixtures.gatekit.plugin import chat
 from fixtures.probes.assets import operator_assets
 from fixtures.probes.contract import absolute_origins, chat_problems
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.gate, pytest.mark.e2e]
 GATE = "e2e_operator_chat"
 
 

@@ -16,7 +16,7 @@ from fixtures.probes.contract import error_problems, window_problems
 from fixtures.probes.http import HttpProbe
 from fixtures.probes.waiting import WaitTimeout, wait_until
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.gate, pytest.mark.e2e]
 GATE = "e2e_window_lifecycle"
 
 

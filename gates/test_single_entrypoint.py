@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from fixtures.gatekit.expect import expect
+from fixtures.gatekit.policy import not_applicable
 
 pytestmark = [pytest.mark.gate]
 GATE = "single_entrypoint"
@@ -33,7 +34,7 @@ def _connects(port: int) -> bool:
 
 def test_internal_ports_unreachable(backend, profile):
     if backend.kind == "host":
-        pytest.skip("host backend: internal services listen on loopback by design; "
+        not_applicable("host backend: internal services listen on loopback by design; "
                     "exposure is judged from listeners (test_only_public_port_exposed)")
     for svc in profile.services.values():
         if not svc.public:
