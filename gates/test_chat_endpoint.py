@@ -1,5 +1,6 @@
 """Chat endpoint (gate 4): N chat requests all answer 200 with the contract body, the
-token is enforced (401 with a JSON body without it or with a wrong one), and the
+token is enforced on every protected route (401 with a JSON body without it, with a wrong
+one, or a nearly-right one), a 16 KiB message is answered and one byte more refused, and the
 p95 latency holds the profile's SLO."""
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ import pytest
 
 from fixtures.gatekit.expect import expect
 from fixtures.gatekit.plugin import chat, stack_lock
+from fixtures.probes.bodies import MAX_MESSAGE
 from fixtures.probes.contract import chat_problems, error_problems
 from fixtures.probes.http import percentile
+from fixtures.probes.tokens import VARIANTS, refused_token
 
 pytestmark = [pytest.mark.gate]
 GATE = "chat_endpoint"
@@ -41,14 +44,38 @@ def test_chat_requests_all_ok(http, profile, evidence):
            evidence=f"p50={p50:.0f} p99={p99:.0f} over {n} requests", fix="profile the chat path")
 
 
-@pytest.mark.parametrize("sent", [None, "wrong-token-for-gate"], ids=["missing", "wrong"])
-@pytest.mark.parametrize("route", ["chat", "windows", "flags"])
-def test_token_required(http, profile, sent, route):
-    path = profile.route(route)
-    if route == "chat":
-        fact = http.call("POST", path, json_body={"message": "hello", "session_id": "auth-check"},
-                         token=sent or False)
-    else:
-        fact = http.call("GET", path, token=sent or False)
+PROTECTED = {  # every route but /health and the static page, with a body that would otherwise be valid
+    "chat": ("POST", {"message": "hello", "session_id": "auth-check"}),
+    "windows": ("GET", None), "flags": ("GET", None), "window_get": ("GET", None),
+    "window_open": ("POST", {"service": "switch", "ttl_sec": 5}), "window_close": ("POST", {"window_id": "auth-check"}),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("route", sorted(PROTECTED))
+def test_token_required(http, profile, token, route, variant):
+    method, body = PROTECTED[route]
+    path = profile.route(route, window_id="auth-check") if route == "window_get" else profile.route(route)
+    if route == "window_open":
+        body = {"service": profile.windows["allowed_service"], "ttl_sec": 5}
+    sent = refused_token(token, variant)
+    fact = http.call(method, path, json_body=body, token=sent if sent is not None else False)
     problems = error_problems(fact, (401,))
-    expect(not problems, GATE, path, *(problems[0] if problems else ("", "", "")), evidence=fact.head())
+    expect(not problems, GATE, f"{method} {path} with the token {variant.replace('_', ' ')}",
+           *(problems[0] if problems else ("", "", "")), evidence=fact.head(),
+           fix="compare the whole token exactly (hmac.compare_digest) on every route but /health and the page")
+
+
+@pytest.mark.parametrize("size, accepted", [(MAX_MESSAGE, True), (MAX_MESSAGE + 1, False)],
+                         ids=["16KiB-accepted", "16KiB+1-refused"])
+def test_message_size_boundary(http, profile, size, accepted):
+    sid, fact = chat(http, profile, "x" * size)
+    subject = f"POST {profile.route('chat')} with a {size}-byte message"
+    if accepted:
+        problems = chat_problems(fact, sid)
+        expect(not problems, GATE, subject, *(problems[0] if problems else ("", "", "")), evidence=fact.head(),
+               fix="accept messages up to 16 KiB (the contract's bound)")
+    else:
+        problems = error_problems(fact, tuple(range(400, 500)))
+        expect(not problems, GATE, subject, *(problems[0] if problems else ("", "", "")), evidence=fact.head(),
+               fix="refuse messages over 16 KiB with a 4xx JSON error")

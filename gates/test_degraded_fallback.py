@@ -11,8 +11,8 @@ from hypothesis import given
 
 from fixtures.gatekit.expect import expect
 from fixtures.gatekit.fuzz import fuzz_settings
-from fixtures.gatekit.plugin import chat, disrupted
-from fixtures.gatekit.policy import not_applicable
+from fixtures.gatekit.plugin import chat, disrupted, healthy_before_pause
+from fixtures.gatekit.policy import not_applicable, not_checked
 from fixtures.probes.bodies import bad_bodies, raw_bodies, valid_bodies
 from fixtures.probes.contract import FALLBACK_SOURCE, error_problems
 
@@ -27,7 +27,10 @@ def test_chat_degraded_with_optional_backends_down(backend, http, profile, disru
     # A paused backend hangs rather than refuses: the stack's own upstream timeout decides
     # when the fallback answers, and the contract bounds only that the reply comes.
     patience = max(30.0, float(profile.slo["request_timeout_sec"]))
-    with disrupted(backend, profile, disruptable) as paused:
+    healthy = healthy_before_pause(backend, http, profile, disruptable)
+    if not healthy:
+        not_checked(f"{', '.join(disruptable)} already down before any pause: pausing what is down proves nothing")
+    with disrupted(backend, profile, healthy) as paused:
         _, fact = chat(http, profile, "are you there while the model router is down?", timeout=patience)
     evidence.attach(f"chat with {', '.join(paused) or 'nothing'} paused", fact.head(600))
     subject = f"POST {profile.route('chat')} with {', '.join(paused) or 'nothing'} down"

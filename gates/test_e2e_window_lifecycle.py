@@ -1,7 +1,8 @@
 """Power-window lifecycle end to end (FASE 3): windows open with the contract's fields
 and deadline arithmetic, close once (404 unknown, 409 twice), expire by themselves
 within the grace after their deadline, refuse services outside the allowlist and
-bad TTLs, and fifty concurrent opens all get a well-formed answer."""
+TTLs outside 1..3600 (both ends accepted), list open windows only, never answer odd
+input with a 5xx, and fifty concurrent opens all get a well-formed answer."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from fixtures.gatekit.expect import expect
-from fixtures.probes.contract import error_problems, window_problems
+from fixtures.probes.bodies import ODD_WINDOW_BODIES, ODD_WINDOW_IDS
+from fixtures.probes.contract import closed_problems, error_problems, window_problems
 from fixtures.probes.http import HttpProbe
 from fixtures.probes.waiting import WaitTimeout, wait_until
 
@@ -44,18 +46,21 @@ def test_open_get_close(http, profile, evidence):
     listed = http.get(profile.route("windows"))
     ids = [x.get("window_id") for x in (listed.body or {}).get("windows", [])]
     expect(wid in ids, GATE, f"window {wid}", "in the open list", True, False, evidence=listed.head())
+    expect(all(isinstance(x, dict) and x.get("state") == "open" for x in (listed.body or {}).get("windows", [])),
+           GATE, profile.route("windows"), "every listed window", "state 'open' (open windows only)",
+           [x.get("state") for x in (listed.body or {}).get("windows", []) if isinstance(x, dict)][:10])
     closed = http.post(profile.route("window_close"), {"window_id": wid})
-    body = closed.body or {}
-    expect(closed.status == 200 and body.get("state") == "closed" and body.get("window_id") == wid
-           and isinstance(body.get("closed_at"), (int, float)) and isinstance(body.get("duration_sec"), (int, float))
-           and body["duration_sec"] >= 0, GATE, f"window {wid}", "close",
-           "200 {window_id, closed_at, duration_sec >= 0, state: closed}", closed.head(200))
+    problems = closed_problems(closed, wid, opened.body)
+    expect(not problems, GATE, f"window {wid}", *_first(problems), evidence=closed.head())
     again = http.post(profile.route("window_close"), {"window_id": wid})
     expect(not error_problems(again, (409,)), GATE, f"window {wid}", "second close", "409 JSON",
            again.status, evidence=again.head())
     listed = http.get(profile.route("windows"))
-    ids = [x.get("window_id") for x in (listed.body or {}).get("windows", [])]
+    ids = [x.get("window_id") for x in (listed.body or {}).get("windows", []) if isinstance(x, dict)]
     expect(wid not in ids, GATE, f"window {wid}", "in the open list after close", False, True)
+    got = http.get(profile.route("window_get", window_id=wid))
+    expect(got.status == 200 and (got.body or {}).get("state") == "closed", GATE, f"window {wid}",
+           "GET state after close", "200 closed", (got.status, (got.body or {}).get("state")), evidence=got.head())
 
 
 def test_unknown_window(http, profile):
@@ -106,6 +111,33 @@ def test_allowlist_and_ttl_validation(http, profile):
         bad = http.post(profile.route("window_open"), {"service": profile.windows["allowed_service"], "ttl_sec": ttl})
         expect(not error_problems(bad, (422,)), GATE, f"ttl_sec={ttl!r}", "open", "422 JSON", bad.status,
                evidence=bad.head())
+
+
+@pytest.mark.parametrize("ttl", [1, 3600], ids=["ttl-1", "ttl-3600"])
+def test_ttl_bounds_accepted(http, profile, ttl):
+    opened = _open(http, profile, ttl=ttl)
+    problems = window_problems(opened.body, service=profile.windows["allowed_service"], ttl=ttl) \
+        if opened.status == 200 else [("status", "200", f"{opened.status}")]
+    if opened.status == 200 and isinstance(opened.body, dict) and "window_id" in opened.body:
+        http.post(profile.route("window_close"), {"window_id": opened.body["window_id"]})  # leave it as found
+    expect(not problems, GATE, f"ttl_sec={ttl}", *_first(problems), evidence=opened.head(),
+           fix="accept every integer TTL in 1..3600")
+
+
+def test_odd_window_requests_never_5xx(http, profile, evidence):
+    seen = []
+    for route, raw in ODD_WINDOW_BODIES:
+        fact = http.call("POST", profile.route(route), data=raw, headers={"content-type": "application/json"})
+        seen.append(fact.status)
+        problems = error_problems(fact, tuple(range(400, 500)))
+        expect(not problems, GATE, f"POST {profile.route(route)} body {raw[:40]!r}", *_first(problems),
+               evidence=fact.head(), fix="answer bad window input with a 4xx JSON error")
+    for odd in ODD_WINDOW_IDS:
+        fact = http.get(profile.route("window_get", window_id=odd))
+        seen.append(fact.status)
+        expect(fact.status is not None and fact.status < 500, GATE, f"GET window {odd[:30]!r}", "status", "< 500",
+               fact.status, evidence=fact.head())
+    evidence.attach("odd window requests", f"{len(seen)} requests, statuses {sorted(set(map(str, seen)))}")
 
 
 def test_concurrent_opens_all_answered(http, profile, evidence):

@@ -15,6 +15,7 @@ from fixtures.profile import PROFILE_KEY
 
 pytestmark = [pytest.mark.gate]
 GATE = "image_boot"
+WHOLE_LOG = 10_000_000  # lines: the whole log since the service started (the contract: all of it)
 _BAD = re.compile(r"ModuleNotFoundError|Traceback \(most recent call last\)")  # the contract names these two
 
 
@@ -25,12 +26,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def service_log(backend, service):
-    """(state, its last 500 log lines); a log that cannot be read is "could not look"."""
+    """(state, its whole log); a log that cannot be read is "could not look"."""
     state = backend.states()[service]
     if not state.present:
         return state, ""
     try:
-        return state, backend.logs(service, tail=500)
+        return state, backend.logs(service, tail=WHOLE_LOG)
     except BackendError as exc:
         raise CouldNotLook(f"vx11: {GATE}: {exc}") from None
 

@@ -1,6 +1,6 @@
 """Post-task maintenance (gate 5): the maintenance command runs beside madre under a
-timeout, exits 0, regenerates the DB map, and leaves integrity intact and no
-table with fewer rows than before."""
+timeout, exits 0, regenerates the DB map with every table and its row count as the
+database has them, and leaves integrity intact and no table with fewer rows than before."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from fixtures.gatekit.expect import expect
 from fixtures.gatekit.plugin import db_facts_now
+from fixtures.probes.contract import map_counts
 
 pytestmark = [pytest.mark.gate]
 GATE = "maintenance"
@@ -32,9 +33,16 @@ def test_maintenance_keeps_data(backend, profile, tmp_path, evidence):
         db_map = json.loads(raw)
     except ValueError:
         db_map = None
-    expect(isinstance(db_map, dict) and isinstance(db_map.get("tables"), (dict, list)), GATE, "DB map",
-           "tables", "an object listing the tables", repr(raw[:80]))
+    counts = map_counts(db_map)
+    expect(counts is not None, GATE, "DB map", "tables", "each table with its row count", repr(raw[:80]))
     after = db_facts_now(backend, profile, tmp_path)
+    expect(set(counts) == set(after.tables), GATE, "DB map", "tables", sorted(after.tables)[:8],
+           f"missing {sorted(set(after.tables) - set(counts))[:5]}, extra {sorted(set(counts) - set(after.tables))[:5]}")
+    # The stack is live: a count may lie between the database before and after, never outside.
+    wrong = {t: n for t, n in counts.items() if not (before.tables.get(t) or 0) <= n <= (after.tables.get(t) or 0)}
+    expect(not wrong, GATE, "DB map", "row counts", "the database's (between before and after the command)",
+           ", ".join(f"{t}: map {n}, database {before.tables.get(t)}..{after.tables.get(t)}"
+                     for t, n in sorted(wrong.items())[:5]))
     expect(after.checks_passed == 3, GATE, "database after maintenance", "PRAGMA checks passed", "3/3",
            f"{after.checks_passed}/3: {list(after.quick_check[:3])}")
     # Rows may grow meanwhile (the stack is live); maintenance must never lose any.

@@ -1,10 +1,12 @@
 """Service health (gate 2): required services run and are healthy, every /health body
 is as the contract writes it, the gateway's aggregate tells the truth about its
-dependencies, and no required service restarts while the gates run. An optional
-service that is down is a recorded warning, not a failure."""
+dependencies (ok only when every required one is ok), no required service restarts while
+the gates run, and each keeps answering /health throughout the run (uptime, sampled by the
+controller). An optional service that is down is a recorded warning, not a failure."""
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 import pytest
@@ -12,9 +14,10 @@ import pytest
 from fixtures.gatekit.expect import expect
 from fixtures.gatekit.plugin import disrupted
 from fixtures.gatekit.policy import not_checked, optional_down
-from fixtures.probes.contract import health_problems
+from fixtures.probes.contract import aggregate_problems, health_problems
 from fixtures.probes.health import health_beside
 from fixtures.probes.waiting import WaitTimeout, wait_until
+from fixtures.stack.uptime import uptime
 
 pytestmark = [pytest.mark.gate]
 GATE = "service_health"
@@ -42,15 +45,9 @@ def test_gateway_health_aggregate(http, profile, evidence):
     evidence.attach("gateway /health", fact.head(600))
     gateway = profile.public_service.name
     expect(fact.status == 200, GATE, gateway, "GET /health status", 200, fact.status, evidence=fact.head())
-    problems = health_problems(fact.body, gateway)
-    expect(not problems, GATE, gateway, *(problems[0] if problems else ("", "", "")), evidence=fact.head())
-    deps = fact.body.get("dependencies")
-    expect(isinstance(deps, dict), GATE, gateway, "body.dependencies", "an object", repr(deps))
-    for name, svc in profile.services.items():
-        if name == gateway or not svc.required:
-            continue
-        expect(deps.get(name) == "ok", GATE, gateway, f"dependencies.{name}", "'ok'", repr(deps.get(name)),
-               evidence=fact.head())
+    problems = aggregate_problems(fact.body, profile)
+    expect(not problems, GATE, gateway, *(problems[0] if problems else ("", "", "")), evidence=fact.head(),
+           fix="aggregate each dependency as probed now; status ok only when every required one is ok")
 
 
 def test_service_health_bodies(backend, profile, evidence):
@@ -72,14 +69,18 @@ def test_service_health_bodies(backend, profile, evidence):
 
 @pytest.mark.disruptive
 def test_gateway_reports_a_down_dependency(backend, http, profile, disruptable, evidence):
-    """The aggregate must check, not assume: pause an optional service and watch it turn 'down'."""
-    deps = http.get(profile.route("health"), token=False).body
-    deps = deps.get("dependencies") if isinstance(deps, dict) else None
+    """The aggregate must check, not assume: pause an optional service it lists as ok, watch it turn 'down'."""
+    body = http.get(profile.route("health"), token=False).body
+    deps = body.get("dependencies") if isinstance(body, dict) else None
     named = [s for s in disruptable if isinstance(deps, dict) and s in deps]  # the contract names switch
     if not named:
         not_checked(f"no optional service ({', '.join(disruptable) or 'none'}) is among the gateway's "
                     f"dependencies ({', '.join(deps or {}) or 'none'}): nothing to pause and watch")
-    victim = named[0]
+    healthy = [s for s in named if deps.get(s) == "ok"]
+    if not healthy:
+        not_checked(f"{', '.join(named)} already {deps.get(named[0])!r} before any pause: pausing what is down "
+                    "proves nothing")
+    victim = healthy[0]
     with disrupted(backend, profile, [victim]):
         try:
             body = wait_until(lambda: http.get(profile.route("health"), token=False).body, timeout=10,
@@ -91,6 +92,26 @@ def test_gateway_reports_a_down_dependency(backend, http, profile, disruptable, 
     evidence.attach(f"gateway with {victim} paused", str(seen))
     expect(seen == "down", GATE, profile.public_service.name, f"dependencies.{victim} while {victim} is paused",
            "'down'", seen, fix="make /health probe each dependency with a short timeout")
+
+
+@pytest.mark.last  # the samples span the whole run
+def test_required_services_answer_throughout(profile, uptime_samples, evidence):
+    bound = float(profile.policy["uptime_gap_sec"])
+    seen = [uptime(uptime_samples, name) for name in profile.required_services]
+    seen = [u for u in seen if u.samples]
+    for u in seen:
+        evidence.metric(f"uptime_pct_{u.service}", u.percent)
+    if seen:
+        evidence.metric("uptime_pct", min(u.percent for u in seen))
+        evidence.metric("uptime_longest_gap_s", max(u.longest_gap_s for u in seen))
+    evidence.attach("uptime", "\n".join(f"{u.service}: {u.up}/{u.samples} samples up ({u.percent}%), longest gap "
+                                         f"{u.longest_gap_s}s" for u in seen) or "no samples")
+    expect(seen, GATE, "stack", "uptime samples", "at least one", "none (the run was too short to sample?)")
+    for u in seen:
+        when = time.strftime("%H:%M:%S", time.gmtime(u.gap_from)) if u.gap_from else "?"
+        expect(u.longest_gap_s <= bound, GATE, u.service, "answering /health throughout the run",
+               f"no silence over {bound:g}s", f"{u.longest_gap_s}s without an answer from {when} UTC",
+               fix=f"find why {u.service} stopped answering (its logs at that time)")
 
 
 @pytest.mark.last  # restarts are counted from the run's start to its end, not to the middle

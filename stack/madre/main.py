@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -42,6 +43,13 @@ async def _sweeper(store: WindowStore) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if faults.on("early_traceback"):  # a start-up error buried under later lines: the whole log counts
+        try:
+            raise RuntimeError("fault early_traceback: a module failed at start-up")
+        except RuntimeError:
+            LOG.exception("start-up problem")
+        for i in range(600):
+            LOG.warning("filler line %d after the start-up problem", i)
     created = await asyncio.to_thread(db.ensure_database, settings.db_path)
     LOG.info("database %s at %s", "created and seeded" if created else "found", settings.db_path)
     redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=1.0,
@@ -58,6 +66,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 app = FastAPI(title="madre", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 _in_flight = {"opens": 0}
+_stall = {"health_calls": 0, "until": 0.0}
+_closed_ids: list[str] = []  # fault list_includes_closed: windows closed here, shown as if open
+STALL_AFTER, STALL_SEC = 12, 3.5
 
 
 @app.middleware("http")
@@ -100,6 +111,12 @@ async def _stored(call: Awaitable[Any]) -> Any:
 
 @app.get("/health")
 async def health() -> dict[str, Any]:
+    if faults.on("madre_health_stall"):  # for 3.5 s after the 12th probe, /health hangs
+        _stall["health_calls"] += 1
+        if _stall["health_calls"] == STALL_AFTER:
+            _stall["until"] = time.monotonic() + STALL_SEC
+        if time.monotonic() < _stall["until"]:
+            await asyncio.sleep(_stall["until"] - time.monotonic())
     return health_body(SERVICE)
 
 
@@ -115,14 +132,19 @@ def _ttl(body: dict[str, Any]) -> int:
     if "ttl_sec" not in body:
         raise BadInput(422, "missing_field", "field 'ttl_sec' is required")
     ttl = body["ttl_sec"]
-    if type(ttl) is not int or not 1 <= ttl <= 3600:
+    if type(ttl) is not int or not 1 <= ttl <= 3600 or (ttl == 3600 and faults.on("ttl_max_refused")):
         raise BadInput(422, "invalid_ttl", f"ttl_sec must be an integer in 1..3600, got {ttl!r}"[:200])
     return ttl
 
 
 @app.post("/madre/power/window/open")
-async def window_open(request: Request) -> dict[str, Any]:
-    body = parse_object(await request.body())
+async def window_open(request: Request) -> Any:
+    try:
+        body = parse_object(await request.body())
+    except BadInput:
+        if faults.on("window_bad_body_500"):
+            return _error(500, "internal_error", "fault window_bad_body_500")
+        raise
     service, ttl = require_str(body, "service"), _ttl(body)
     return await _stored(request.app.state.windows.open(service, ttl))
 
@@ -130,7 +152,10 @@ async def window_open(request: Request) -> dict[str, Any]:
 @app.post("/madre/power/window/close")
 async def window_close(request: Request) -> dict[str, Any]:
     window_id = require_str(parse_object(await request.body()), "window_id")
-    return await _stored(request.app.state.windows.close(window_id))
+    closed = await _stored(request.app.state.windows.close(window_id))
+    if faults.on("list_includes_closed"):
+        _closed_ids.append(window_id)
+    return closed
 
 
 @app.get("/madre/power/window/{window_id}")
@@ -140,7 +165,10 @@ async def window_get(window_id: str, request: Request) -> dict[str, Any]:
 
 @app.get("/madre/power/windows")
 async def windows_list(request: Request) -> dict[str, Any]:
-    return {"windows": await _stored(request.app.state.windows.list_open())}
+    listed = await _stored(request.app.state.windows.list_open())
+    if faults.on("list_includes_closed"):
+        listed += [await _stored(request.app.state.windows.get(w)) for w in _closed_ids[-20:]]
+    return {"windows": listed}
 
 
 @app.get("/madre/flags")

@@ -38,7 +38,11 @@ def integrity(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def write_db_map(conn: sqlite3.Connection, path: Path) -> dict[str, object]:
-    doc = {"tables": db.row_counts(conn), "schema_hash": db.schema_hash(conn),
+    counts = db.row_counts(conn)
+    if faults.on("db_map_wrong_counts") and counts:  # the defect: one table's count is off by one
+        first = sorted(counts)[0]
+        counts[first] += 1
+    doc = {"tables": counts, "schema_hash": db.schema_hash(conn),
            "generated_at": datetime.now(UTC).isoformat(timespec="seconds")}
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")

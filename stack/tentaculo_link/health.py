@@ -44,6 +44,6 @@ async def aggregate(settings: Settings, redis: Redis) -> dict[str, Any]:
                                       _http_dep("spawner", settings.spawner_url))
         deps = dict(zip(("madre", "redis", "switch", "spawner"), states, strict=True))
     body = health_body("tentaculo_link", dependencies=deps)
-    if any(deps[name] != "ok" for name in REQUIRED):
+    if any(deps[name] != "ok" for name in REQUIRED) or faults.on("aggregate_always_degraded"):
         body["status"] = "degraded"
     return body

@@ -72,7 +72,11 @@ async def token_check(request: Request, call_next: Callable[[Request], Awaitable
     given = request.headers.get(HEADER)
     if not given:
         return _error(401, "unauthorized", f"missing {HEADER} header")
-    if not hmac.compare_digest(given.encode("utf-8", "replace"), settings.token.encode()):
+    if faults.on("token_prefix_match"):  # the defect: only the first 8 characters count
+        given, expected = given[:8], settings.token[:8]
+    else:
+        expected = settings.token
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
         return _error(401, "unauthorized", f"wrong {HEADER}")
     return await call_next(request)
 

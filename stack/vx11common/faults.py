@@ -29,6 +29,15 @@ KNOWN: dict[str, tuple[str, str]] = {
     "maintenance_stale_map": ("madre", "maintenance regenerates the DB map"),
     "slow_chat": ("madre", "chat latency within the SLO"),
     "concurrency_resets": ("madre", "50 concurrent opens all answered"),
+    "token_prefix_match": ("tentaculo_link", "the token is compared whole and exactly"),
+    "message_limit_low": ("tentaculo_link", "a message of up to 16 KiB is accepted"),
+    "aggregate_always_degraded": ("tentaculo_link", "aggregate status is ok when every dependency is ok"),
+    "ttl_max_refused": ("madre", "ttl_sec 3600 (the top of 1..3600) is accepted"),
+    "window_bad_body_500": ("madre", "odd window bodies get a 4xx, never a 5xx"),
+    "list_includes_closed": ("madre", "the window list holds open windows only"),
+    "db_map_wrong_counts": ("madre", "the DB map's row counts are the database's"),
+    "early_traceback": ("madre", "no Traceback anywhere in the log since start"),
+    "madre_health_stall": ("madre", "required services answer /health throughout the run"),
 }
 
 

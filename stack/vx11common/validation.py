@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from vx11common.faults import FaultSwitches
+
 MAX_MESSAGE_BYTES = 16 * 1024
 MAX_SESSION_ID = 256
 MAX_BODY_BYTES = 256 * 1024
@@ -68,8 +70,9 @@ def chat_request(raw: bytes) -> ChatRequest:
         size = len(message.encode("utf-8"))
     except UnicodeEncodeError:
         raise BadInput(422, "invalid_message", "field 'message' is not valid Unicode text") from None
-    if size > MAX_MESSAGE_BYTES:
-        raise BadInput(422, "message_too_long", f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    limit = MAX_MESSAGE_BYTES // 2 if FaultSwitches("tentaculo_link").on("message_limit_low") else MAX_MESSAGE_BYTES
+    if size > limit:
+        raise BadInput(422, "message_too_long", f"message is {size} bytes; the limit is {limit}")
     if len(session_id) > MAX_SESSION_ID:
         raise BadInput(422, "session_id_too_long", f"session_id is over {MAX_SESSION_ID} characters")
     try:
