@@ -71,3 +71,44 @@ def test_bad_profile_is_a_usage_error_not_a_traceback(tmp_path):
 def test_expand_uses_service_env():
     assert expand("${VX11_DATA_DIR:-data}/vx11.db", {}) == "data/vx11.db"
     assert expand("${VX11_DATA_DIR:-data}/vx11.db", {"VX11_DATA_DIR": "/srv"}) == "/srv/vx11.db"
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("allow_disruptive = true", "allow_disruptve = true",
+     "key 'policy.allow_disruptve': unknown key (did you mean 'allow_disruptive'?)"),
+    ("[slo]", "[slos]", "key 'slos': unknown table (did you mean 'slo'?)"),
+    ("chat_requests = 10", "chat_request = 10", "(did you mean 'chat_requests'?)"),
+    ('port = 8001', 'port = 8001\nhealth_path = "/h"', "key 'services.madre.health_path': unknown key"),
+])
+def test_an_unknown_key_is_refused_and_names_the_nearest(tmp_path, old, new, message):
+    with pytest.raises(ProfileError) as info:
+        load_profile(_variant(tmp_path, old, new))
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(("old", "new", "key", "why"), [
+    ('names = ["playwright", "deepseek_runtime", "smoke_tests"]', 'names = ["playwright", "smoke_tests"]',
+     "flags.names", "must include the contract's flags"),
+    ("ttl_sec = 2", "ttl_sec = 0", "windows.ttl_sec", "1..3600"),
+    ("ttl_sec = 2", "ttl_sec = 4000", "windows.ttl_sec", "1..3600"),
+    ("expiry_grace_sec = 1.0", "expiry_grace_sec = 5", "windows.expiry_grace_sec", "within 1 s"),
+    ("concurrent_opens = 50", "concurrent_opens = 10", "windows.concurrent_opens", "at least 50"),
+    ("history = true", "history = false", "secrets.history", "must be true"),
+    ("allow_disruptive = true", "allow_disruptive = true\nuptime_gap_sec = 30", "policy.uptime_gap_sec", "0.25..2"),
+    ("allow_disruptive = true", "allow_disruptive = true\nmax_waiver_days = 365", "policy.max_waiver_days", "1..90"),
+])
+def test_the_contract_can_only_be_made_stricter(tmp_path, old, new, key, why):
+    with pytest.raises(ProfileError) as info:
+        load_profile(_variant(tmp_path, old, new))
+    assert f"'{key}'" in str(info.value) and why in str(info.value)
+
+
+def test_stricter_values_and_documented_defaults_load(tmp_path):
+    p = load_profile(_variant(tmp_path, "concurrent_opens = 50", "concurrent_opens = 80"))
+    assert p.windows["concurrent_opens"] == 80
+    text = DEFAULT_PROFILE.read_text().replace('root = "../stack"', f'root = "{REPO / "stack"}"')
+    lean = tmp_path / "lean.toml"  # the optional tables left out: every key read has its default
+    lean.write_text(text.split("[slo]")[0].split("[windows]")[0])
+    p = load_profile(lean)
+    assert p.slo["fuzz_examples"] == 60 and p.windows["concurrent_opens"] == 50 and p.policy["uptime_gap_sec"] == 2.0
+    assert p.allow_disruptive is False

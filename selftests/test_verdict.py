@@ -167,3 +167,47 @@ def test_informational_runs_keep_pytest_exit_codes_and_write_nothing(project: py
     assert result.ret == 0
     assert "RELEASE GATES" not in result.stdout.str()
     assert not list((project.path / "reports").glob("*/"))
+
+
+NA = 'import pytest\ndef test_n():\n    pytest.skip("n/a: host backend: internal ports listen on loopback")\n'
+GATED = 'import pytest\npytestmark = [pytest.mark.gate]\ndef test_one():\n    pass\ndef test_two():\n    pass\n'
+
+
+def test_a_check_that_cannot_apply_is_na_and_the_gate_passes(project: pytest.Pytester) -> None:
+    project.makepyfile(test_alpha=PASS + NA.replace("import pytest\n", "import pytest\n", 1))
+    result = project.runpytest()
+    assert result.ret == 0, result.stdout.str()
+    (gate,) = verdict(project)["gates"]
+    assert gate["outcome"] == "passed"
+    assert gate["checks"] == [{"test": "test_alpha.py::test_n", "status": "n/a",
+                               "reason": "n/a: host backend: internal ports listen on loopback"}]
+
+
+def test_a_check_skipped_by_configuration_leaves_the_run_incomplete(project: pytest.Pytester) -> None:
+    project.makepyfile(test_alpha=PASS, test_mixed=PASS + SKIP)
+    result = project.runpytest()
+    assert result.ret == 6
+    result.stdout.fnmatch_lines(["RELEASE GATES: INCOMPLETE – 1 passed, 1 not fully checked, 0 not run, 0 waived; "
+                                 "not a release decision; not fully checked: mixed (test_s: no docker engine*"])
+    v = verdict(project)
+    assert v["verdict"] == "INCOMPLETE" and v["status"] == "partial" and v["release_status"] == "partial"
+    assert {g["id"]: g["outcome"] for g in v["gates"]} == {"alpha": "passed", "mixed": "not fully checked"}
+
+
+@pytest.mark.parametrize("args", [("-k", "one"), ("--deselect", "test_g.py::test_two"),
+                                  ("-m", "gate and not slow")])
+def test_a_deselected_release_check_is_never_passed(project: pytest.Pytester, args: tuple[str, ...]) -> None:
+    project.makeini("[pytest]\nmarkers =\n    gate: a production gate\n    slow: slow\n")
+    project.makepyfile(test_g=GATED.replace("def test_two", "@pytest.mark.slow\ndef test_two"))
+    result = project.runpytest(*args)
+    assert result.ret == 6, result.stdout.str()
+    result.stdout.fnmatch_lines(["RELEASE GATES: INCOMPLETE – 0 passed, 1 not fully checked, * "
+                                 "not fully checked: g (test_two: deselected in this run)"])
+
+
+@pytest.mark.slow
+def test_deselection_is_seen_under_xdist(project: pytest.Pytester) -> None:
+    project.makepyfile(test_g=GATED, test_h=GATED)
+    result = project.runpytest_subprocess("-n", "2", "-k", "one")
+    assert result.ret == 6, result.stdout.str()
+    result.stdout.fnmatch_lines(["RELEASE GATES: INCOMPLETE – 0 passed, 2 not fully checked, *"])
