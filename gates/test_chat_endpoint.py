@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.gatekit.expect import expect
+from fixtures.gatekit.expect import expect, expect_clean
 from fixtures.gatekit.plugin import chat, stack_lock
 from fixtures.probes.bodies import MAX_MESSAGE
 from fixtures.probes.contract import chat_problems, error_problems
@@ -61,8 +61,7 @@ def test_token_required(http, profile, token, route, variant):
     sent = refused_token(token, variant)
     fact = http.call(method, path, json_body=body, token=sent if sent is not None else False)
     problems = error_problems(fact, (401,))
-    expect(not problems, GATE, f"{method} {path} with the token {variant.replace('_', ' ')}",
-           *(problems[0] if problems else ("", "", "")), evidence=fact.head(),
+    expect_clean(problems, GATE, f"{method} {path} with the token {variant.replace('_', ' ')}", evidence=fact.head(),
            fix="compare the whole token exactly (hmac.compare_digest) on every route but /health and the page")
 
 
@@ -73,9 +72,9 @@ def test_message_size_boundary(http, profile, size, accepted):
     subject = f"POST {profile.route('chat')} with a {size}-byte message"
     if accepted:
         problems = chat_problems(fact, sid)
-        expect(not problems, GATE, subject, *(problems[0] if problems else ("", "", "")), evidence=fact.head(),
+        expect_clean(problems, GATE, subject, evidence=fact.head(),
                fix="accept messages up to 16 KiB (the contract's bound)")
     else:
         problems = error_problems(fact, tuple(range(400, 500)))
-        expect(not problems, GATE, subject, *(problems[0] if problems else ("", "", "")), evidence=fact.head(),
+        expect_clean(problems, GATE, subject, evidence=fact.head(),
                fix="refuse messages over 16 KiB with a 4xx JSON error")

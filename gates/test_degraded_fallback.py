@@ -9,7 +9,7 @@ import json
 import pytest
 from hypothesis import given
 
-from fixtures.gatekit.expect import expect
+from fixtures.gatekit.expect import expect, expect_clean
 from fixtures.gatekit.fuzz import fuzz_settings
 from fixtures.gatekit.plugin import chat, disrupted, healthy_before_pause
 from fixtures.gatekit.policy import not_applicable, not_checked
@@ -52,7 +52,7 @@ def test_bad_json_bodies_get_4xx(http, profile, evidence):
         fact = http.post(path, body)
         seen.append(fact.status)
         problems = error_problems(fact, tuple(range(400, 500)))
-        expect(not problems, GATE, "POST " + path, *(problems[0] if problems else ("", "", "")),
+        expect_clean(problems, GATE, "POST " + path,
                evidence=f"body: {json.dumps(body)[:200]}\n{fact.head()}")
 
     check()
@@ -67,7 +67,7 @@ def test_invalid_json_gets_4xx(http, profile):
     def check(raw):
         fact = http.call("POST", path, data=raw, headers={"content-type": "application/json"})
         problems = error_problems(fact, tuple(range(400, 500)))
-        expect(not problems, GATE, "POST " + path + " (invalid JSON)", *(problems[0] if problems else ("", "", "")),
+        expect_clean(problems, GATE, "POST " + path + " (invalid JSON)",
                evidence=f"body bytes: {raw[:80]!r}\n{fact.head()}")
 
     check()

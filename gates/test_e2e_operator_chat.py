@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from fixtures.gatekit.expect import expect
+from fixtures.gatekit.expect import expect, expect_clean
 from fixtures.gatekit.plugin import chat
 from fixtures.probes.assets import operator_assets
 from fixtures.probes.contract import absolute_origins, chat_problems
@@ -24,7 +24,7 @@ def test_ten_sessions_end_to_end(http, profile, evidence):
         for turn in ("hello", "and a follow-up"):
             _, fact = chat(http, profile, turn, session_id=sid)
             problems = chat_problems(fact, sid)
-            expect(not problems, GATE, f"session {sid}", *(problems[0] if problems else ("", "", "")),
+            expect_clean(problems, GATE, f"session {sid}",
                    evidence=fact.head())
         ok += 1
     evidence.attach("operator sessions", f"{ok}/10 sessions answered on both turns")

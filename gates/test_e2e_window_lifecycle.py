@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fixtures.gatekit.expect import expect
+from fixtures.gatekit.expect import expect, expect_clean
 from fixtures.probes.bodies import ODD_WINDOW_BODIES, ODD_WINDOW_IDS
 from fixtures.probes.contract import closed_problems, error_problems, window_problems
 from fixtures.probes.http import HttpProbe
@@ -28,17 +28,13 @@ def _open(http, profile, service=None, ttl=None):
                      {"service": service or w["allowed_service"], "ttl_sec": ttl if ttl is not None else w["ttl_sec"]})
 
 
-def _first(problems):
-    return problems[0] if problems else ("", "", "")
-
-
 def test_open_get_close(http, profile, evidence):
     w, ttl = profile.windows, 60
     opened = _open(http, profile, ttl=ttl)
     evidence.attach("open", opened.head())
     expect(opened.status == 200, GATE, "open", "status", 200, opened.status, evidence=opened.head())
-    expect(not window_problems(opened.body, service=w["allowed_service"], ttl=ttl), GATE, "open",
-           *_first(window_problems(opened.body, service=w["allowed_service"], ttl=ttl)), evidence=opened.head())
+    expect_clean(window_problems(opened.body, service=w["allowed_service"], ttl=ttl), GATE, "open",
+                 evidence=opened.head())
     wid = opened.body["window_id"]
     got = http.get(profile.route("window_get", window_id=wid))
     expect(got.status == 200 and (got.body or {}).get("state") == "open", GATE, f"window {wid}", "GET state",
@@ -51,7 +47,7 @@ def test_open_get_close(http, profile, evidence):
            [x.get("state") for x in (listed.body or {}).get("windows", []) if isinstance(x, dict)][:10])
     closed = http.post(profile.route("window_close"), {"window_id": wid})
     problems = closed_problems(closed, wid, opened.body)
-    expect(not problems, GATE, f"window {wid}", *_first(problems), evidence=closed.head())
+    expect_clean(problems, GATE, f"window {wid}", evidence=closed.head())
     again = http.post(profile.route("window_close"), {"window_id": wid})
     expect(not error_problems(again, (409,)), GATE, f"window {wid}", "second close", "409 JSON",
            again.status, evidence=again.head())
@@ -120,7 +116,7 @@ def test_ttl_bounds_accepted(http, profile, ttl):
         if opened.status == 200 else [("status", "200", f"{opened.status}")]
     if opened.status == 200 and isinstance(opened.body, dict) and "window_id" in opened.body:
         http.post(profile.route("window_close"), {"window_id": opened.body["window_id"]})  # leave it as found
-    expect(not problems, GATE, f"ttl_sec={ttl}", *_first(problems), evidence=opened.head(),
+    expect_clean(problems, GATE, f"ttl_sec={ttl}", evidence=opened.head(),
            fix="accept every integer TTL in 1..3600")
 
 
@@ -130,7 +126,7 @@ def test_odd_window_requests_never_5xx(http, profile, evidence):
         fact = http.call("POST", profile.route(route), data=raw, headers={"content-type": "application/json"})
         seen.append(fact.status)
         problems = error_problems(fact, tuple(range(400, 500)))
-        expect(not problems, GATE, f"POST {profile.route(route)} body {raw[:40]!r}", *_first(problems),
+        expect_clean(problems, GATE, f"POST {profile.route(route)} body {raw[:40]!r}",
                evidence=fact.head(), fix="answer bad window input with a 4xx JSON error")
     for odd in ODD_WINDOW_IDS:
         fact = http.get(profile.route("window_get", window_id=odd))

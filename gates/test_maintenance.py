@@ -33,8 +33,9 @@ def test_maintenance_keeps_data(backend, profile, tmp_path, evidence):
         db_map = json.loads(raw)
     except ValueError:
         db_map = None
-    counts = map_counts(db_map)
-    expect(counts is not None, GATE, "DB map", "tables", "each table with its row count", repr(raw[:80]))
+    found = map_counts(db_map)
+    expect(found is not None, GATE, "DB map", "tables", "each table with its row count", repr(raw[:80]))
+    counts = found or {}
     after = db_facts_now(backend, profile, tmp_path)
     expect(set(counts) == set(after.tables), GATE, "DB map", "tables", sorted(after.tables)[:8],
            f"missing {sorted(set(after.tables) - set(counts))[:5]}, extra {sorted(set(counts) - set(after.tables))[:5]}")
