@@ -234,8 +234,8 @@ def fault_cases(scale: float, workers: int, tmp: Path) -> list[tuple[str, str, s
 
 
 HEADER = ("| shape | db | journal | load | CLI s | probe s | **ratio** | CPU s CLI / probe "
-          "| peak RSS MB CLI / probe | peak private MB CLI / probe | peak anon MB CLI / probe | verdicts |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| peak RSS MB CLI / probe | peak private MB CLI / probe | peak anon MB CLI / probe | verdicts | probe read it |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{f.get('total_rows', 0):,} rows | {mode} | {load:.1f} | {r['cli']:.2f} | {r['probe']:.2f} "
                       f"| **{ratio:.2f}** | {r['cli_cpu']:.2f} / {r['probe_cpu']:.2f} "
                       f"| {_mb(r['cli_rss'])} / {_mb(r['probe_rss'])} | {_mb(r['cli_priv'])} / {_mb(r['probe_priv'])} "
-                      f"| {_mb(r['cli_anon'])} / {_mb(r['probe_anon'])} | {r['verdicts']} |")
+                      f"| {_mb(r['cli_anon'])} / {_mb(r['probe_anon'])} | {r['verdicts']} "
+                      f"| {f.get('method', '?').split(':')[0].split(' (')[0]}, {f.get('mode')} |")
                 sys.stdout.flush()
     print(f"\nworst ratio {worst:.2f}; load average at end {os.getloadavg()[0]:.2f}\n")
     if args.no_faults:

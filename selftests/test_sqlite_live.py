@@ -138,22 +138,47 @@ def test_wal_snapshot_is_one_even_when_commits_land_between_the_begins(tmp_path:
     assert facts.tables["a"] == 12 and facts.tables["b"] == 10 and facts.checks_passed == 3
 
 
-def test_rollback_file_checked_in_place_unlocked_when_nobody_writes(tmp_path: Path) -> None:
+def blob_heavy(path: Path, *, wal: bool) -> Path:
+    """Most pages are overflow pages: a check reads little more than the b-trees, so no copy is made."""
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute(f"PRAGMA journal_mode={'WAL' if wal else 'DELETE'}")
+    con.execute("CREATE TABLE a(id INTEGER PRIMARY KEY, v BLOB)")
+    con.execute("CREATE TABLE b(id INTEGER PRIMARY KEY, v BLOB)")
+    con.executemany("INSERT INTO a(v) VALUES (randomblob(?))", [(200_000,)] * 40)
+    con.executemany("INSERT INTO b(v) VALUES (randomblob(?))", [(200_000,)] * 40)
+    con.close()
+    return path
+
+
+def test_rollback_file_copied_under_a_shared_lock(tmp_path: Path) -> None:
     db = make_live(tmp_path / "live.db", wal=False)
     before = fingerprint(db)
-    facts = live.check_live(db, workers=2)
-    assert facts.method.startswith("in place, unlocked (rollback journal)"), facts.method
-    assert facts.checks_passed == 3 and facts.journal_mode == "rollback"
+    facts = live.check_live(db, workers=2, workdir=tmp_path)
+    assert facts.method.startswith("copied at file speed under a SHARED lock"), facts.method
+    assert facts.checks_passed == 3 and facts.journal_mode == "rollback" and facts.path == str(db)
     assert fingerprint(db) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "nothing created beside it"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "nothing left beside it"
 
 
-def test_idle_wal_file_is_left_as_found(tmp_path: Path) -> None:
+@pytest.mark.parametrize("wal", [False, True], ids=["rollback", "idle-wal"])
+def test_blob_heavy_file_checked_in_place_unlocked(tmp_path: Path, wal: bool) -> None:
+    db = blob_heavy(tmp_path / "live.db", wal=wal)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"]
+    before = fingerprint(db)
+    facts = live.check_live(db, workers=2)
+    kind = "WAL file nobody has open" if wal else "rollback journal"
+    assert facts.method.startswith(f"in place, unlocked ({kind})"), facts.method
+    assert facts.checks_passed == 3 and facts.tables == {"a": 40, "b": 40}
+    assert fingerprint(db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "no -journal, -wal or -shm left behind"
+
+
+def test_idle_wal_file_is_copied_and_left_as_found(tmp_path: Path) -> None:
     db = make_live(tmp_path / "live.db", wal=True)      # closed: SQLite removed its -wal and -shm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"]
     before = fingerprint(db)
     facts = live.check_live(db, workers=2)
-    assert facts.method.startswith("in place, unlocked (WAL file nobody has open)"), facts.method
+    assert facts.method.startswith("copied at file speed") and "nobody has open" in facts.method, facts.method
     assert facts.checks_passed == 3 and facts.journal_mode == "wal"
     assert fingerprint(db) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "no -wal or -shm left behind"
@@ -166,10 +191,23 @@ def test_rollback_writer_committing_during_the_check_gets_a_copy_under_a_shared_
     facts = live.check_live(db, workers=2, workdir=tmp_path)
     done = writer.result()
     assert "copied at file speed under a SHARED lock" in facts.method, facts.method
-    assert "a writer committed during the unlocked check" in facts.method
     assert facts.checks_passed == 3 and facts.tables["a"] == facts.tables["b"], facts.tables
     assert done["n_errors"] == 0 and done["commits"] > 20, done
     assert not list(tmp_path.glob("vx11-db-*")), "the copy is removed"
+
+
+def test_unlocked_check_is_void_when_a_writer_commits_meanwhile(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    db = make_live(tmp_path / "live.db", wal=False, rows=120_000)
+    monkeypatch.setattr(live, "IN_PLACE_SHARE", 2.0)        # as if it were blob-heavy: try unlocked first
+    writer = Writer(db, seconds=4.0, busy_ms=10_000)
+    time.sleep(0.3)
+    facts = live.check_live(db, workers=2, workdir=tmp_path)
+    done = writer.result()
+    assert facts.method.startswith("copied at file speed under a SHARED lock"), facts.method
+    assert facts.method.endswith("the unlocked check was void: a writer changed the file meanwhile")
+    assert facts.checks_passed == 3 and facts.tables["a"] == facts.tables["b"], facts.tables
+    assert done["n_errors"] == 0 and done["commits"] > 20, done
 
 
 def test_the_copy_holds_a_shared_lock_and_only_while_copying(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
