@@ -22,6 +22,7 @@ from fixtures.errors import CouldNotLook
 from fixtures.probes.browser import DEFAULT_CHROMIUM, Chromium, Exchange, chromium_path, origin_of
 from selftests.gaterun import REPO, GateRun, Lab
 
+pytest_plugins = ["pytester"]
 ALL = "gate or e2e"
 HOST = "--backend=host"
 GATE = "e2e_operator_ui"
@@ -82,6 +83,28 @@ def test_browser_that_dies_is_could_not_look(tmp_path):
             browser.close()
         except Exception:  # noqa: BLE001 - closing a killed browser may complain; nothing to clean up
             pass
+
+
+_IMAGE_GATE = """
+import base64
+
+def test_shot(evidence):
+    evidence.image("a screenshot", base64.b64decode(%r))
+    evidence.attach("note", "plain text")
+"""
+_PNG = base64.b64encode((REPO / "stack/tentaculo_link/static/favicon.png").read_bytes()).decode()
+
+
+@pytest.mark.parametrize("workers", [[], pytest.param(["-n", "2"], marks=pytest.mark.slow)])
+def test_evidence_image_shows_in_report_html_not_in_junit(pytester, monkeypatch, workers):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    pytester.makeconftest('pytest_plugins = ["fixtures.evidence.plugin", "fixtures.verdict.plugin", '
+                          '"fixtures.verdict.waivers"]\n')
+    pytester.makepyfile(test_alpha=_IMAGE_GATE % _PNG)
+    assert pytester.runpytest(*workers).ret == 0
+    run = next((pytester.path / "reports").glob("*/verdict.json")).parent
+    assert f"data:image/png;base64,{_PNG}" in (run / "report.html").read_text(encoding="utf-8")
+    assert _PNG not in (run / "junit.xml").read_text(encoding="utf-8")
 
 
 # -- against the reference stack in a Lab ----------------------------------------
