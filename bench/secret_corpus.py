@@ -82,7 +82,7 @@ def own_samples(rng: random.Random) -> list[dict[str, object]]:
          "MODE=production\nDB_PASSWORD=" + r(HEX, 8) + "\n"),
         ("env-short-hex-password", True, "stack/.env.staging",
          "REDIS_PASSWORD=" + r(HEX, 12) + "\nLOG_LEVEL=info\n"),
-        ("env-short-hex-password", False, "stack/.env.example", "REDIS_PASSWORD=\nLOG_LEVEL=info\n"),
+        ("env-short-hex-password", False, "stack/.env.example", "REDIS_PASSWORD=\nLOG_LEVEL=\n"),
         ("azure-storage", True, "config/storage.yaml", f"storage:\n  connection_string: \"{conn}\"\n"),
         ("azure-storage", True, "src/blob.py", "ACCOUNT_KEY = '" + r(B64, 86) + "=='\n"),
         ("azure-storage", False, "config/storage.dev.yaml",
