@@ -30,8 +30,8 @@ HOST = "--backend=host"  # the matrix runs the local launcher: facts from /proc
 # fault switch -> (gates that must fail, the first line of the first of them)
 SWITCHES: dict[str, tuple[set[str], str]] = {
     "chat_5xx": ({"chat_endpoint", "degraded_fallback", "e2e_operator_chat"}, r"chat_endpoint: POST /operator/api/chat: status .*expected 200, found 500"),
-    "bad_input_5xx": ({"degraded_fallback"}, r"degraded_fallback: POST /operator/api/chat.*: status: expected 4(\d\d|xx).*found 500"),
-    "no_auth": ({"chat_endpoint"}, r"chat_endpoint: /\S+: status: expected 401, found 200"),
+    "bad_input_5xx": ({"degraded_fallback", "chat_endpoint"}, r"degraded_fallback: POST /operator/api/chat.*: status: expected 4(\d\d|xx).*found 500"),
+    "no_auth": ({"chat_endpoint"}, r"chat_endpoint: (GET|POST) /\S+ with the token \w+: status: expected 401, found 200"),
     "degraded_503": ({"degraded_fallback"}, r"degraded_fallback: POST /operator/api/chat with .* down: status: expected 200 JSON, found 503"),
     "absolute_origin_ui": ({"e2e_operator_chat"}, r"e2e_operator_chat: operator UI: absolute origins shipped: expected none"),
     "health_blind": ({"service_health"}, r"service_health: tentaculo_link: dependencies\.\w+ while \w+ is paused: expected 'down'"),
