@@ -41,6 +41,7 @@ KNOWN: dict[str, tuple[str, str]] = {
     "db_map_wrong_counts": ("madre", "the DB map's row counts are the database's"),
     "early_traceback": ("madre", "no Traceback anywhere in the log since start"),
     "madre_health_stall": ("madre", "required services answer /health throughout the run"),
+    "backups_not_rotated": ("madre", "maintenance keeps the newest N backups only"),
 }
 
 
