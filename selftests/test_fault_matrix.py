@@ -82,7 +82,7 @@ def test_healthy_stack_passes_serial_and_parallel(lab, tmp_path):
     assert run.rc == 0 and not run.failing, run.explain()
     assert {"db_integrity", "service_health", "secret_scan", "chat_endpoint", "maintenance", "single_entrypoint",
             "feature_flags", "degraded_fallback", "image_boot", "e2e_operator_chat",
-            "e2e_window_lifecycle"} <= set(run.gates), run.explain()
+            "e2e_window_lifecycle", "e2e_operator_ui"} <= set(run.gates), run.explain()
     parallel = lab.gates(tmp_path, ALL, HOST, "-n", "2")
     assert parallel.rc == 0, parallel.explain()
     assert {g: o.outcome for g, o in parallel.gates.items()} == {g: o.outcome for g, o in run.gates.items()}
