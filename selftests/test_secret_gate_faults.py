@@ -84,3 +84,12 @@ def test_shallow_clone_is_could_not_look(lab, stack_copy, tmp_path):
     outcome = run.gates.get("secret_scan")
     assert outcome is not None and outcome.outcome == "error", run.explain()
     assert "shallow clone" in run.output and run.rc == 3, run.explain()
+
+
+def test_healthy_stack_passes_every_secret_check(lab, stack_copy, tmp_path):
+    (stack_copy / ".env.example").write_text("VX11_TOKEN=\nLOG_LEVEL=\n")  # a template with names only
+    _git(stack_copy, "add", "-A")
+    _git(stack_copy, "commit", "-qm", "env template")
+    run = _secret_gate(lab, stack_copy, tmp_path)
+    outcome = run.gates.get("secret_scan")
+    assert outcome is not None and outcome.outcome == "passed", run.explain()
