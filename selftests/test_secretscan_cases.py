@@ -100,18 +100,20 @@ def test_large_files_are_scanned_in_parts_not_skipped(tmp_path):
 
 def test_the_live_token_is_found_in_the_tree_and_history_and_never_shown(tmp_path):
     live = "vx11-" + rand(ALNUM, 20)
-    repo = new_repo(tmp_path / "r", {"notes.md": f"ops used {live} once\n"})
+    repo = new_repo(tmp_path / "r", {"notes.md": f"ops used {live} once\n",
+                                     "deploy/.env.prod": f"VX11_TOKEN={live}\n"})
     commit(repo, {"old/run.sh": f"export VX11_TOKEN={live}\n"}, "script")
     remove(repo, "old/run.sh")
     result = scan_repo(repo, needles=(live,))
     found = {(f.path, f.where) for f in result.findings if f.rule == "live-token"}
-    assert found == {("notes.md", "tree"), ("old/run.sh", "history")}
+    assert found == {("notes.md", "tree"), ("deploy/.env.prod", "tree"), ("old/run.sh", "history")}
+    assert {f.rule for f in result.findings} == {"live-token", "tracked_env"}  # no other rule shows its head
     shown = "\n".join([json.dumps(result.to_dict()), *map(str, result.findings)])
     assert live not in shown and live[:9] not in shown
     allow = Allowlist.parse("".join(f'[[allow]]\nfingerprint = "{f.fingerprint}"\nreason = "no"\n'
                                     for f in result.findings))
     assert {f.rule for f in scan_repo(repo, needles=(live,), allowlist=allow).findings} == {"live-token"}
-    assert not [f for f in scan_repo(repo).findings if f.rule == "live-token"]
+    assert {"env-secret", "generic-secret"} <= {f.rule for f in scan_repo(repo).findings}  # no needle: heads shown
 
 
 def test_env_files_and_templates_follow_the_contract(tmp_path):
