@@ -41,7 +41,7 @@ DISTROLESS = """version: "3.8"
 services:
   spawner:
     image: vx11-spawner:distroless
-    healthcheck: {test: ["NONE"]}  # nothing in the image to check with; merged over compose.yml's
+    healthcheck: {test: ["CMD", "/healthd", "--check", "8003"]}  # the binary checks itself: no shell
 """
 
 
