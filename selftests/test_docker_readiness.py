@@ -170,3 +170,23 @@ def test_a_project_on_the_same_port_elsewhere_is_not_adopted(engine, tmp_path, w
     verdict = json.loads(next((tmp_path / "ev").rglob("verdict.json")).read_text())
     assert verdict["run_info"]["backend"] == "host", verdict["run_info"]
     assert paused_in_docker == [], f"the run paused Docker containers it was not judging: {paused_in_docker}"
+
+
+def test_a_stranger_container_on_the_port_is_named(engine, tmp_path):
+    """No VX11 project here, but a container publishes 127.0.0.1:8000 (a healthy-looking web
+    server): exit 3 in seconds, naming the container and what it answered."""
+    _build_distroless(tmp_path)
+    _sh(str(REPO / "scripts" / "stack-docker"), "down")
+    name = f"vx11-stranger-{os.getpid()}"
+    started = _sh("docker", "run", "-d", "--name", name, "-p", "127.0.0.1:8000:8003", "vx11-spawner:distroless")
+    assert started.returncode == 0, started.stderr
+    try:
+        start = time.monotonic()
+        run = run_gates(tmp_path, "gate", env={"VX11_TOKEN": TOKEN}, timeout=120)
+        took = time.monotonic() - start
+    finally:
+        _sh("docker", "rm", "-f", name)
+    assert run.rc == 3, run.explain()
+    assert "this is not a VX11 gateway" in run.output and f"container {name}" in run.output, run.explain()
+    assert "answered 200" in run.output and not run.gates, run.explain()
+    assert took < 20, f"took {took:.1f}s"
