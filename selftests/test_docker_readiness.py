@@ -41,7 +41,7 @@ DISTROLESS = """version: "3.8"
 services:
   spawner:
     image: vx11-spawner:distroless
-    healthcheck: {test: ["NONE"]}  # nothing in the image to check with; merged over compose.yml's
+    healthcheck: {test: ["CMD", "/healthd", "--check", "8003"]}  # the binary checks itself: no shell
 """
 
 
@@ -140,3 +140,53 @@ def test_sigkilled_controller_docker_pause_is_undone(engine, tmp_path):
         assert time.monotonic() < killed + 10, "switch still paused 10 s after the controller was killed"
         time.sleep(0.1)
     print(f"switch unpaused {time.monotonic() - killed:.2f}s after SIGKILL")
+
+
+def test_a_project_on_the_same_port_elsewhere_is_not_adopted(engine, tmp_path, worker_id):
+    """The issue's case: compose project vx11 publishes 127.0.0.1:8000 (in the host's network
+    namespace) while the stack under test runs beside it (a local stack in a Lab). With the
+    default backend the run must judge the Lab's processes, and never pause vx11's switch."""
+    from selftests.gaterun import Lab
+
+    up = docker_step(str(REPO / "scripts" / "stack-docker"), "up", env={**os.environ, "VX11_TOKEN": TOKEN})
+    assert up.returncode == 0, up.stderr[-2000:]
+    lab = Lab(f"vx11-adopt-{worker_id}", tmp_path / "lab")
+    if lab.ns is None:
+        pytest.skip("needs root and `ip` for a private network namespace")
+    lab.env["VX11_TOKEN"] = TOKEN
+    events = subprocess.Popen(["docker", "events", "--filter", "event=pause", "--format", "{{.Actor.Attributes.name}}"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        lab.start()
+        done = lab.run([sys.executable, "-m", "pytest", "-m", "gate", "--launcher", "external", "-p", "no:cacheprovider",
+                        f"--evidence-dir={tmp_path / 'ev'}", "-q", "-k",
+                        "required_services_running or gateway_reports_a_down_dependency"], timeout=300)
+    finally:
+        lab.close()
+        events.terminate()
+        paused_in_docker = events.communicate(timeout=30)[0].split()
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-3000:]
+    verdict = json.loads(next((tmp_path / "ev").rglob("verdict.json")).read_text())
+    assert verdict["run_info"]["backend"] == "host", verdict["run_info"]
+    assert paused_in_docker == [], f"the run paused Docker containers it was not judging: {paused_in_docker}"
+
+
+def test_a_stranger_container_on_the_port_is_named(engine, tmp_path):
+    """No VX11 project here, but a container publishes 127.0.0.1:8000 (a healthy-looking web
+    server): exit 3 in seconds, naming the container and what it answered."""
+    _build_distroless(tmp_path)
+    _sh(str(REPO / "scripts" / "stack-docker"), "down")
+    name = f"vx11-stranger-{os.getpid()}"
+    started = _sh("docker", "run", "-d", "--name", name, "-p", "127.0.0.1:8000:8003", "vx11-spawner:distroless")
+    assert started.returncode == 0, started.stderr
+    try:
+        start = time.monotonic()
+        run = run_gates(tmp_path, "gate", env={"VX11_TOKEN": TOKEN}, timeout=120)
+        took = time.monotonic() - start
+    finally:
+        _sh("docker", "rm", "-f", name)
+    assert run.rc == 3, run.explain()
+    assert "this is not a VX11 gateway" in run.output and f"container {name}" in run.output, run.explain()
+    assert "answered 200" in run.output and not run.gates, run.explain()
+    assert took < 20, f"took {took:.1f}s"
