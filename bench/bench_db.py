@@ -191,7 +191,8 @@ def bench_one(db: Path, mode: str, repeat: int, workers: int) -> dict:
     def med(runs: list[Run], key: str) -> float:
         return statistics.median(getattr(r, key) for r in runs)
 
-    return dict(cli=med(cli, "wall"), probe=med(probe, "wall"), cli_cpu=med(cli, "cpu"),
+    inproc = statistics.median(json.loads(r.out)["seconds"]["live"] for r in probe if r.rc in (0, 1))
+    return dict(cli=med(cli, "wall"), probe=med(probe, "wall"), inproc=inproc, cli_cpu=med(cli, "cpu"),
                 probe_cpu=med(probe, "cpu"), cli_rss=max(r.rss_kb for r in cli),
                 probe_rss=max(r.rss_kb for r in probe), cli_priv=max(r.private_kb for r in cli),
                 probe_priv=max(r.private_kb for r in probe), cli_anon=max(r.anon_kb for r in cli),
@@ -233,9 +234,10 @@ def fault_cases(scale: float, workers: int, tmp: Path) -> list[tuple[str, str, s
     return rows
 
 
-HEADER = ("| shape | db | journal | load | CLI s | probe s | **ratio** | CPU s CLI / probe "
+HEADER = ("| shape | db | journal | load | CLI s | probe process s | **ratio** | check_live s (in the gate's "
+          "process) | ratio in-process | CPU s CLI / probe "
           "| peak RSS MB CLI / probe | peak private MB CLI / probe | peak anon MB CLI / probe | verdicts | probe read it |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,12 +270,14 @@ def main(argv: list[str] | None = None) -> int:
                 f = r["facts"]
                 print(f"| {shape} | {db.stat().st_size / 1e6:,.0f} MB, {f.get('table_count', '?')} tables, "
                       f"{f.get('total_rows', 0):,} rows | {mode} | {load:.1f} | {r['cli']:.2f} | {r['probe']:.2f} "
-                      f"| **{ratio:.2f}** | {r['cli_cpu']:.2f} / {r['probe_cpu']:.2f} "
+                      f"| **{ratio:.2f}** | {r['inproc']:.2f} | {r['inproc'] / r['cli']:.2f} "
+                      f"| {r['cli_cpu']:.2f} / {r['probe_cpu']:.2f} "
                       f"| {_mb(r['cli_rss'])} / {_mb(r['probe_rss'])} | {_mb(r['cli_priv'])} / {_mb(r['probe_priv'])} "
                       f"| {_mb(r['cli_anon'])} / {_mb(r['probe_anon'])} | {r['verdicts']} "
                       f"| {f.get('method', '?').split(':')[0].split(' (')[0]}, {f.get('mode')} |")
                 sys.stdout.flush()
-    print(f"\nworst ratio {worst:.2f}; load average at end {os.getloadavg()[0]:.2f}\n")
+    print(f"\nworst process ratio {worst:.2f}; load average at end {os.getloadavg()[0]:.2f}. The probe process "
+          "includes Python's start and imports (0.1 to 0.3 s here); the gate pays only check_live.\n")
     if args.no_faults:
         return 0 if agree else 1
     print("| seeded fault (on a rollback-journal copy) | CLI | probe parallel | probe 1 worker | SQLite's first words "
