@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 _HOST_PORTS = ("selftests/contract/", "selftests/test_stack_faults.py", "selftests/test_docker_stack.py",
-               "selftests/test_fault_matrix_docker.py", "selftests/test_swarm.py")
+               "selftests/test_fault_matrix_docker.py", "selftests/test_swarm.py",
+               "selftests/test_docker_readiness.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker turns the marker into a nodeid suffix
