@@ -10,7 +10,8 @@ import pytest
 from selftests.dockerswitch import skip_marked_if_off
 
 _HOST_PORTS = ("selftests/contract/", "selftests/test_stack_faults.py", "selftests/test_docker_stack.py",
-               "selftests/test_fault_matrix_docker.py", "selftests/test_swarm.py")
+               "selftests/test_fault_matrix_docker.py", "selftests/test_swarm.py",
+               "selftests/test_docker_readiness.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker turns the marker into a nodeid suffix
