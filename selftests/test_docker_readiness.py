@@ -166,7 +166,7 @@ def test_a_project_on_the_same_port_elsewhere_is_not_adopted(engine, tmp_path, w
         events.terminate()
         paused_in_docker = events.communicate(timeout=30)[0].split()
     out = done.stdout + done.stderr
-    assert done.returncode == 0, out[-3000:]
+    assert done.returncode == 6 and "failed" not in out.splitlines()[-1], out[-3000:]  # -k: INCOMPLETE
     verdict = json.loads(next((tmp_path / "ev").rglob("verdict.json")).read_text())
     assert verdict["run_info"]["backend"] == "host", verdict["run_info"]
     assert paused_in_docker == [], f"the run paused Docker containers it was not judging: {paused_in_docker}"

@@ -146,7 +146,8 @@ def test_healthy_page_passes_with_screenshot_and_no_token_in_evidence(lab, tmp_p
     reports = tmp_path / "reports"
     done = lab.run([sys.executable, "-m", "pytest", MODULE, "-m", ALL, "--launcher", "external", HOST,
                     "-p", "no:cacheprovider", "-q", f"--evidence-dir={reports}"], timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
+    # One module is not the release set: INCOMPLETE (6), with this gate passed.
+    assert done.returncode == 6 and "1 passed" in done.stdout, done.stdout + done.stderr
     html = next(reports.glob("*/report.html")).read_text()
     shots = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
     assert shots and base64.b64decode(shots[0]).startswith(b"\x89PNG"), "report.html shows no screenshot"
