@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_api_calls.py [--profile profiles/vx11-swarm.toml] [--runs 3]
 
-Every DockerBackend (and SwarmBackend) counts the HTTP requests its client makes;
+Every DockerBackend (and SwarmBackend) counts the HTTP requests it makes through the Engine;
 with VX11_API_CALLS_FILE set, each appends its count and a per-endpoint breakdown
 to that file when it closes. This runs `pytest -m gate` on the profile's stack
 (its own launcher starts it if it is not up, and --keep-stack leaves it), sums the
@@ -31,7 +31,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from fixtures.backends import choose_backend  # noqa: E402
-from fixtures.backends.docker import DockerBackend  # noqa: E402
 from fixtures.profile.load import load_profile  # noqa: E402
 
 
@@ -49,13 +48,9 @@ def _run(profile: Path, calls_file: Path) -> tuple[int, list[dict]]:
 def _state_question(profile_path: Path) -> None:
     profile = load_profile(profile_path)
     backend = choose_backend(profile, "auto")
-    # On a swarm stack, DockerBackend.states (the compose code path: one container list,
-    # one inspect per restart count) also runs over the same task containers.
     ways = [(backend.kind, type(backend).states)]
-    if backend.kind == "swarm":
-        ways.append(("docker", DockerBackend.states))
     try:
-        containers = len(backend._list())  # noqa: SLF001  (the bench reads the backend's own listing)
+        containers = len(backend.containers.listing())  # type: ignore[attr-defined]
         for (kind, states), (label, kwargs) in product(ways, (("states(refresh)", {}),
                                                               ("states(refresh, with_restarts)", {"with_restarts": True}))):
             before = backend.api_calls

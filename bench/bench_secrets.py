@@ -1,11 +1,12 @@
-"""Bench: our secret scanner against detect-secrets 1.5 on a large real source tree.
+"""Bench: our secret scanner against gitleaks, Kingfisher and detect-secrets on a large real tree.
 
 Builds a throw-away git repo from the Python sources installed on this machine (the
 venv's site-packages, then the standard library: code nobody here wrote), plants the
 corpus of ``bench/corpus.py`` (secrets and decoys in the tree, secrets added then
 deleted in history), then times ``fixtures.secrets.scan`` (tree only, tree + history)
-and ``detect-secrets scan`` on the same tree, and prints a markdown report: machine,
-MB, seconds, MB/s, the speed ratio, recall on the planted secrets, decoys reported.
+and the peers (:mod:`bench.peers`: offline, validation and update checks off) on the same
+tree, and prints a markdown report: machine, MB, seconds, MB/s, the speed ratio to the
+fastest peer, recall on the planted secrets, decoys reported.
 
 Installs nothing: ``pip install -r bench/requirements.txt`` first.
 Usage: ``.venv/bin/python -m bench.bench_secrets [--quick] [--mb N] [--keep]``
@@ -14,7 +15,6 @@ Usage: ``.venv/bin/python -m bench.bench_secrets [--quick] [--mb N] [--keep]``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -25,16 +25,15 @@ import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also runnable as bench/NAME.py
 
+from bench import peers  # noqa: E402
 from bench.corpus import Corpus, Plant, build  # noqa: E402
 from fixtures.secrets.findings import ScanResult  # noqa: E402
 from fixtures.secrets.scan import scan_repo  # noqa: E402
 
-DETECT_SECRETS = "1.5.0"
 TEXT_SUFFIXES = {".py", ".pyi", ".txt", ".rst", ".md", ".json", ".toml", ".cfg", ".ini",
                  ".html", ".js", ".css", ".yaml", ".yml", ".c", ".h", ".sh"}
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
@@ -118,17 +117,6 @@ def run_ours(repo: Path, history: bool, repeat: int) -> tuple[ScanResult, list[f
     return result, times, (cpu_seconds() - cpu0) / repeat
 
 
-def run_detect_secrets(repo: Path) -> tuple[dict[str, list[int]], float, float]:
-    exe = Path(sys.executable).with_name("detect-secrets")
-    cmd = [str(exe) if exe.exists() else "detect-secrets", "scan", "-n"]
-    t0, cpu0 = time.perf_counter(), cpu_seconds()
-    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=True)
-    seconds, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
-    results = json.loads(proc.stdout)["results"]
-    found = {path: [s["line_number"] for s in hits] for path, hits in results.items()}
-    return found, seconds, cpu
-
-
 @dataclass(frozen=True)
 class Run:
     tool: str
@@ -147,30 +135,26 @@ def ours_seen(result: ScanResult) -> frozenset[tuple[str, int]]:
     return frozenset((f.path, f.line) for f in result.findings)
 
 
-def tables(corpus: Corpus, runs: list[Run], outside: list[int]) -> list[str]:
-    secrets, decoys = corpus.secrets("tree"), corpus.decoys()
-    hist = corpus.secrets("history")
+def tables(corpus: Corpus, runs: list[Run]) -> list[str]:
+    secrets, decoys, hist = corpus.secrets("tree"), corpus.decoys(), corpus.secrets("history")
+    planted = {p.path for p in corpus.plants}
     rows = ["| tool | scope | MB | wall s | CPU s | MB/s (wall) | MB/s per CPU s | recall, tree "
             "| recall, history | decoys reported | findings outside the corpus |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for run, out in zip(runs, outside, strict=True):
+    for run in runs:
+        out = len({(p, n) for p, n in run.seen if p not in planted})
         rows.append(f"| {run.tool} | {run.scope} | {run.mb:.1f} | {run.wall:.2f} | {run.cpu:.2f} "
-                    f"| {run.mb / run.wall:.1f} | {run.mb / run.cpu:.1f} | "
+                    f"| {run.mb / run.wall:.1f} | {run.mb / max(run.cpu, 1e-9):.1f} | "
                     f"{score(secrets, run.seen)} | "
                     f"{score(hist, run.seen) if run.scope.endswith('history') else 'n/a'} | "
                     f"{score(decoys, run.seen)} | {out} |")
-    ours, theirs = runs[0], runs[-1]
-    fam = ["| family | ours | detect-secrets |", "|---|---:|---:|"]
+    fam = ["| family | " + " | ".join(f"{r.tool} ({r.scope})" for r in runs) + " |",
+           "|---|" + "---:|" * len(runs)]
     for name in sorted({p.family for p in secrets}):
         plants = [p for p in secrets if p.family == name]
-        fam.append(f"| {name} | {score(plants, ours.seen)} | {score(plants, theirs.seen)} |")
-    dec = ["| decoy kind | ours reported | detect-secrets reported |", "|---|---:|---:|"]
-    for name in sorted({p.family for p in decoys}):
-        plants = [p for p in decoys if p.family == name]
-        dec.append(f"| {name} | {score(plants, ours.seen)} | {score(plants, theirs.seen)} |")
-    return [*rows, "", "### Recall per family (working tree; tracked_env is a file-level "
-            "finding at line 0, which detect-secrets has no rule for)", "", *fam, "",
-            "### Decoys (must not be reported)", "", *dec, ""]
+        fam.append(f"| {name} | " + " | ".join(score(plants, r.seen) for r in runs) + " |")
+    return [*rows, "", "### Planted corpus: recall per family (working tree; tracked_env is a "
+            "file-level finding at line 0, which the peers have no rule for)", "", *fam, ""]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,18 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mb", type=float, help="size of the copied source tree in MB")
     parser.add_argument("--repeat", type=int, help="runs of our scanner (median shown)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary tree")
+    parser.add_argument("--no-peers", action="store_true", help="our scanner only")
+    parser.add_argument("--no-detect-secrets", action="store_true",
+                        help="leave out detect-secrets (about 0.2 MB/s: 10 minutes on 110 MB)")
     args = parser.parse_args(argv)
-    args.mb = args.mb or (4.0 if args.quick else 40.0)
+    args.mb = args.mb or (4.0 if args.quick else 110.0)
     args.repeat = args.repeat or (1 if args.quick else 3)
-    try:
-        version = metadata.version("detect-secrets")
-    except metadata.PackageNotFoundError:
-        print("bench: detect-secrets is not installed; run "
-              "`.venv/bin/pip install -r bench/requirements.txt`", file=sys.stderr)
-        return 2
-    if version != DETECT_SECRETS:
-        print(f"bench: warning: detect-secrets {version}, expected {DETECT_SECRETS}",
-              file=sys.stderr)
     workdir = Path(tempfile.mkdtemp(prefix="secretbench-"))
     try:
         corpus = build(seed=1)
@@ -204,37 +182,46 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _peer_runs(repo: Path, mb: float, hist_mb: float, detect_secrets: bool) -> list[Run]:
+    peers.run_kingfisher(repo, history=False)  # warm its compiled-rule cache, as ours is
+    out = []
+    for scope, history, size in (("working tree", False, mb), ("tree + history", True, hist_mb)):
+        for run in (peers.run_gitleaks(repo, history), peers.run_kingfisher(repo, history)):
+            out.append(Run(run.tool, scope, size, run.wall, run.cpu, run.lines))
+    if detect_secrets:
+        ds = peers.run_detect_secrets(repo)
+        out.append(Run(ds.tool, "working tree", mb, ds.wall, ds.cpu, ds.lines))
+    return out
+
+
 def measure(args: argparse.Namespace, corpus: Corpus, repo: Path) -> str:
     load = os.getloadavg()[0]
-    scan_repo(repo, history=False)  # warm the page cache for both tools
+    scan_repo(repo, history=False)  # warm the page cache and load the rule set
     tree, tree_times, tree_cpu = run_ours(repo, False, args.repeat)
     hist, hist_times, hist_cpu = run_ours(repo, True, args.repeat)
-    ds, ds_wall, ds_cpu = run_detect_secrets(repo)
     mb, hist_mb = tree.bytes_scanned / 1e6, hist.bytes_scanned / 1e6
-    runs = [Run("fixtures.secrets.scan", "working tree", mb, statistics.median(tree_times),
-                tree_cpu, ours_seen(tree)),
-            Run("fixtures.secrets.scan", "tree + history", hist_mb, statistics.median(hist_times),
-                hist_cpu, ours_seen(hist)),
-            Run(f"detect-secrets {DETECT_SECRETS}", "working tree", mb, ds_wall, ds_cpu,
-                frozenset((path, line) for path, lines in ds.items() for line in lines))]
-    planted = {p.path for p in corpus.plants}
-    outside = [sum(1 for f in tree.findings if f.path not in planted),
-               sum(1 for f in hist.findings if f.path not in planted),
-               sum(len(lines) for path, lines in ds.items() if path not in planted)]
-    ratio = ds_wall / runs[0].wall
+    runs = [Run("fixtures.secrets", "working tree", mb, statistics.median(tree_times), tree_cpu,
+                ours_seen(tree)),
+            Run("fixtures.secrets", "tree + history", hist_mb, statistics.median(hist_times),
+                hist_cpu, ours_seen(hist))]
+    if not args.no_peers:
+        runs += _peer_runs(repo, mb, hist_mb, not args.no_detect_secrets)
+    fastest = min((r for r in runs[2:] if r.scope == "tree + history"), key=lambda r: r.wall,
+                  default=None)
+    ratio = (f"; the fastest peer on tree + history ({fastest.tool}) takes "
+             f"{fastest.wall / runs[1].wall:.1f}x our wall time, "
+             f"{fastest.cpu / max(runs[1].cpu, 1e-9):.1f}x our CPU time") if fastest else ""
+    versions = ", ".join(f"{k} {v}" for k, v in peers.versions().items())
     return "\n".join([
         f"## Secret scan bench{' (quick)' if args.quick else ''}", "",
         f"- machine: {machine()}; load average before the runs: {load:.2f}",
         f"- tree: {tree.files_scanned} tracked files, {mb:.1f} MB scanned ({len(tree.skipped)} "
-        f"skipped: binary, symlink or over the size cap); history adds {hist.blobs_scanned} "
-        "blobs not in the tree",
-        f"- ours: in-process `scan_repo`, median of {args.repeat} runs (working tree: "
-        f"{', '.join(f'{t:.2f}' for t in tree_times)} s); detect-secrets: 1 run of "
-        "`detect-secrets scan -n` in the tree (its default: git-tracked files, all plugins)",
-        f"- **speed ratio on the working tree: {ratio:.0f}x (wall), "
-        f"{ds_cpu / tree_cpu:.0f}x (CPU)**; our working-tree throughput "
-        f"{mb / runs[0].wall:.0f} MB/s", "",
-        *tables(corpus, runs, outside)])
+        f"left out: binary or symlink); history adds {hist.blobs_scanned} blobs not in the tree",
+        f"- ours: in-process `scan_repo`, median of {args.repeat} runs; peers: one run each, "
+        f"offline (`unshare -n`, validation and update checks off): {versions}",
+        f"- **our tree + history throughput: {hist_mb / runs[1].wall:.0f} MB/s wall, "
+        f"{hist_mb / max(runs[1].cpu, 1e-9):.0f} MB per CPU second{ratio}**", "",
+        *tables(corpus, runs)])
 
 
 if __name__ == "__main__":

@@ -5,9 +5,12 @@ p95 latency holds the profile's SLO."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from fixtures.gatekit.expect import expect, expect_clean
+from fixtures.gatekit.fuzz import send_all
 from fixtures.gatekit.plugin import chat, stack_lock
 from fixtures.probes.bodies import MAX_MESSAGE
 from fixtures.probes.contract import chat_problems, error_problems
@@ -16,19 +19,24 @@ from fixtures.probes.tokens import VARIANTS, refused_token
 
 pytestmark = [pytest.mark.gate]
 GATE = "chat_endpoint"
+CONCURRENT = 5
 
 
 def test_chat_requests_all_ok(http, profile, evidence):
     n = int(profile.slo["chat_requests"])
     latencies, ok, first_bad = [], 0, None
+    bodies = [{"message": f"gate check {i + 1} of {n}", "session_id": f"gate-{uuid.uuid4().hex[:12]}"}
+              for i in range(n)]
     with stack_lock(profile):  # no service is paused while latency is measured
-        for i in range(n):
-            sid, fact = chat(http, profile, f"gate check {i + 1} of {n}")
-            latencies.append(fact.elapsed_ms)
-            problems = chat_problems(fact, sid)
-            ok += not problems
-            if problems and first_bad is None:
-                first_bad = (problems[0], fact)
+        # Five operators at once: a slow stack costs n/5 chat times, and p95 is taken under that load.
+        sent = send_all(http, bodies, lambda probe, body: probe.post(profile.route("chat"), body), budget=3600,
+                        workers=CONCURRENT)
+    for body, fact in sent.results:
+        latencies.append(fact.elapsed_ms)
+        problems = chat_problems(fact, body["session_id"])
+        ok += not problems
+        if problems and first_bad is None:
+            first_bad = (problems[0], fact)
     p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
     evidence.metric("http_requests", n)
     evidence.metric("http_ok", ok)

@@ -1,6 +1,8 @@
 """DB integrity (gate 1): the live SQLite database passes quick_check, integrity_check
-and foreign_key_check, read from a consistent snapshot so the live file is never
-locked for long nor written."""
+and foreign_key_check, read on one consistent view that never writes the live file
+nor blocks its writer for long (fixtures.sqlite.live). A file SQLite calls malformed
+or truncated fails here with SQLite's own words; one that cannot be reached at all is
+"could not look"."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ def test_pragma_checks_clean(db_facts, evidence):
     evidence.attach("PRAGMA results", f"quick_check: {list(facts.quick_check[:20])}\n"
                     f"integrity_check: {list((facts.integrity_check or ())[:20])}\n"
                     f"foreign_key_check: {list((facts.foreign_key_check or ())[:20])}\n"
-                    f"mode {facts.mode}, {facts.workers} workers, seconds {facts.seconds}")
+                    f"mode {facts.mode}, {facts.workers} workers, seconds {facts.seconds}\n"
+                    f"read: {facts.method or 'backup API snapshot'}")
     evidence.attach("database statistics", f"size {facts.size_bytes} bytes, {facts.table_count} tables, "
                     f"{facts.total_rows} rows")
     restore = "restore the database from the newest backup in data/backups/"

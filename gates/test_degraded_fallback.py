@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
 
 from fixtures.gatekit.expect import expect, expect_clean
-from fixtures.gatekit.fuzz import fuzz_settings
+from fixtures.gatekit.fuzz import draw, send_all
 from fixtures.gatekit.plugin import chat, disrupted, healthy_before_pause
 from fixtures.gatekit.policy import not_applicable, not_checked
 from fixtures.probes.bodies import bad_bodies, raw_bodies, valid_bodies
@@ -43,45 +42,37 @@ def test_chat_degraded_with_optional_backends_down(backend, http, profile, disru
            repr(FALLBACK_SOURCE), repr(fact.body.get("fallback_source")), evidence=fact.head())
 
 
+def _post_json(path):
+    return lambda probe, body: probe.post(path, body)
+
+
+def _post_raw(path):
+    return lambda probe, raw: probe.call("POST", path, data=raw, headers={"content-type": "application/json"})
+
+
+def _fuzz(http, profile, evidence, name, strategy, send):
+    sent = send_all(http, draw(strategy, profile), send(profile.route("chat")), float(profile.slo["fuzz_seconds"]))
+    statuses = sorted({str(f.status) for _, f in sent.results})
+    evidence.attach(name, f"{len(sent.results)} of {sent.examples} examples sent in {sent.seconds}s "
+                          f"(derandomized; budget {profile.slo['fuzz_seconds']}s), statuses {statuses}")
+    return sent.results
+
+
 def test_bad_json_bodies_get_4xx(http, profile, evidence):
-    path, seen = profile.route("chat"), []
-
-    @fuzz_settings(profile)
-    @given(body=bad_bodies)
-    def check(body):
-        fact = http.post(path, body)
-        seen.append(fact.status)
-        problems = error_problems(fact, tuple(range(400, 500)))
-        expect_clean(problems, GATE, "POST " + path,
-               evidence=f"body: {json.dumps(body)[:200]}\n{fact.head()}")
-
-    check()
-    evidence.attach("fuzzed bad bodies", f"{len(seen)} examples (derandomized), statuses {sorted(set(seen))}")
+    for body, fact in _fuzz(http, profile, evidence, "fuzzed bad bodies", bad_bodies, _post_json):
+        expect_clean(error_problems(fact, tuple(range(400, 500))), GATE, "POST " + profile.route("chat"),
+                     evidence=f"body: {json.dumps(body)[:200]}\n{fact.head()}")
 
 
-def test_invalid_json_gets_4xx(http, profile):
-    path = profile.route("chat")
-
-    @fuzz_settings(profile)
-    @given(raw=raw_bodies)
-    def check(raw):
-        fact = http.call("POST", path, data=raw, headers={"content-type": "application/json"})
-        problems = error_problems(fact, tuple(range(400, 500)))
-        expect_clean(problems, GATE, "POST " + path + " (invalid JSON)",
-               evidence=f"body bytes: {raw[:80]!r}\n{fact.head()}")
-
-    check()
+def test_invalid_json_gets_4xx(http, profile, evidence):
+    for raw, fact in _fuzz(http, profile, evidence, "fuzzed invalid JSON", raw_bodies, _post_raw):
+        expect_clean(error_problems(fact, tuple(range(400, 500))), GATE,
+                     "POST " + profile.route("chat") + " (invalid JSON)",
+                     evidence=f"body bytes: {raw[:80]!r}\n{fact.head()}")
 
 
-def test_valid_bodies_never_5xx(http, profile):
-    path = profile.route("chat")
-
-    @fuzz_settings(profile)
-    @given(body=valid_bodies)
-    def check(body):
-        fact = http.post(path, body)
-        expect(fact.status is not None and fact.status < 500, GATE, "POST " + path, "status", "< 500",
-               fact.status, evidence=f"message {body['message'][:60]!r} session {body['session_id'][:30]!r}\n"
-               f"{fact.head()}")
-
-    check()
+def test_valid_bodies_never_5xx(http, profile, evidence):
+    for body, fact in _fuzz(http, profile, evidence, "fuzzed valid bodies", valid_bodies, _post_json):
+        expect(fact.status is not None and fact.status < 500, GATE, "POST " + profile.route("chat"), "status",
+               "< 500", fact.status,
+               evidence=f"message {body['message'][:60]!r} session {body['session_id'][:30]!r}\n{fact.head()}")

@@ -35,6 +35,7 @@ def test_db(evidence):
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     monkeypatch.setenv("VX11_TOKEN", "tok-archive-selftest-123")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(pytester.path / ".config"))  # the local evidence key goes here
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     pytester.makeconftest(PLUGINS)
     return pytester
@@ -58,7 +59,7 @@ def verify_cli(run: Path) -> subprocess.CompletedProcess[str]:
 def test_verify_says_ok_then_names_a_flipped_byte_a_missing_and_an_extra_file(project: pytest.Pytester) -> None:
     run = gate_run(project)
     done = verify_cli(run)
-    assert (done.returncode, done.stdout.strip()) == (0, f"{run}: OK")
+    assert done.returncode == 0 and done.stdout.strip().startswith(f"{run}: OK (signed by key "), done.stdout
 
     data = bytearray((run / "junit.xml").read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -71,7 +72,7 @@ def test_verify_says_ok_then_names_a_flipped_byte_a_missing_and_an_extra_file(pr
     assert f"{run}: changed: junit.xml" in done.stdout
     assert f"{run}: missing: scorecard.json" in done.stdout
     assert f"{run}: extra: logs/late.txt" in done.stdout
-    assert archive.verify(run) == ["changed: junit.xml", "missing: scorecard.json", "extra: logs/late.txt"]
+    assert archive.verify(run)[:3] == ["changed: junit.xml", "missing: scorecard.json", "extra: logs/late.txt"]
 
 
 def test_a_missing_manifest_and_a_schema_break_are_named(project: pytest.Pytester) -> None:
@@ -79,8 +80,10 @@ def test_a_missing_manifest_and_a_schema_break_are_named(project: pytest.Pyteste
     verdict = json.loads((run / "verdict.json").read_text())
     del verdict["exit_code"]
     (run / "verdict.json").write_text(json.dumps(verdict))
-    archive.write_manifest(run)  # a consistent manifest over a broken file
-    assert archive.verify(run) == ["schema: verdict.json: $: missing key 'exit_code'"]
+    archive.write_manifest(run)  # a consistent manifest over a broken file, and no key to sign it
+    found = archive.verify(run)
+    assert found[0] == "schema: verdict.json: $: missing key 'exit_code'"
+    assert any(p.startswith("signature: MANIFEST.sha256: does not verify") for p in found)
     (run / "MANIFEST.sha256").unlink()
     assert archive.verify(run) == ["missing: MANIFEST.sha256"]
 

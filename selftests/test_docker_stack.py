@@ -5,9 +5,8 @@ on the facts: only the gateway is published and only on loopback, the gateway is
 healthy, the images are the local ones and current, the data volume is madre's,
 the secrets stay in the private env file, and down leaves nothing behind.
 
-Needs a Docker engine. Without one the module skips, saying how to enable it; with
-VX11_DOCKER_TESTS=1 (CI) the engine is started when possible (scripts/stack-docker up
-runs scripts/docker-engine) and a missing engine is an error.
+Needs a Docker engine, started by scripts/docker-engine when this is root; the switch
+VX11_DOCKER_TESTS is described in selftests/dockerswitch.py (0 skips, 1 makes a missing engine an error).
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from selftests.dockerswitch import mode, need_engine
 from selftests.gaterun import docker_step
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -41,7 +41,7 @@ LOCK = REPO / ".run" / "docker" / "selftest.lock"
 PROJECT = "vx11"
 VOLUME = "vx11-data"
 SERVICES = ("tentaculo_link", "madre", "switch", "spawner", "redis")
-REQUIRED_ENV = os.environ.get("VX11_DOCKER_TESTS") == "1"
+REQUIRED_ENV = mode() == "required"
 UP_TIMEOUT = 900  # a fresh machine makes the base image, wheels and images first
 
 
@@ -169,9 +169,7 @@ def _service_blocks(text: str) -> dict[str, str]:
 def docker_facts() -> Iterator[Facts]:
     if not STACK_DOCKER.exists():
         pytest.fail(f"missing {STACK_DOCKER}", pytrace=False)
-    if not _engine_answers() and not REQUIRED_ENV:
-        pytest.skip("no Docker engine answers: start one with scripts/docker-engine (as root), or set "
-                    "VX11_DOCKER_TESTS=1 to have these tests start it and treat a missing engine as an error")
+    need_engine()  # VX11_DOCKER_TESTS: unset runs them (starting the engine as root), 1 requires, 0 skips
     LOCK.parent.mkdir(parents=True, exist_ok=True)
     with open(LOCK, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one cycle at a time, also across xdist workers

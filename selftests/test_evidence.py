@@ -57,6 +57,7 @@ def test_chat(evidence):
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     monkeypatch.setenv("VX11_TOKEN", TOKEN)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(pytester.path / ".config"))  # the local evidence key goes here
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     pytester.makeconftest(PLUGINS)
     return pytester
@@ -94,7 +95,8 @@ def test_every_file_is_there_with_its_schema(project: pytest.Pytester) -> None:
     assert {g["id"]: g["outcome"] for g in v["gates"]} == {"alpha": "passed", "beta": "failed"}
     assert v["gates"][0]["promise"].startswith("Alpha keeps its promise")
     assert v["gates"][1]["failures"][0].endswith("beta: /chat: status: expected 200, found 500 (token ***)")
-    assert v["run_info"] == {"stack_commit": "abc123", "launcher": "local"}
+    assert {k: v["run_info"][k] for k in ("stack_commit", "launcher")} == {"stack_commit": "abc123", "launcher": "local"}
+    assert v["run_info"]["suite_version"]  # the suite's own git describe, shown in the report's header
     assert {s["name"] for s in v["topology"]["services"]} == {"tentaculo_link", "madre", "switch"}
     assert set(v["files"]) >= {"report.html", "junit.xml", "logs/madre.txt", "MANIFEST.sha256"}
 

@@ -29,11 +29,11 @@ HOST = "--backend=host"  # the matrix runs the local launcher: facts from /proc
 
 # fault switch -> (gates that must fail, the first line of the first of them)
 SWITCHES: dict[str, tuple[set[str], str]] = {
-    "chat_5xx": ({"chat_endpoint", "degraded_fallback", "e2e_operator_chat"}, r"chat_endpoint: POST /operator/api/chat: status .*expected 200, found 500"),
-    "bad_input_5xx": ({"degraded_fallback"}, r"degraded_fallback: POST /operator/api/chat.*: status: expected 4(\d\d|xx).*found 500"),
-    "no_auth": ({"chat_endpoint"}, r"chat_endpoint: /\S+: status: expected 401, found 200"),
+    "chat_5xx": ({"chat_endpoint", "degraded_fallback", "e2e_operator_chat", "e2e_operator_ui"}, r"chat_endpoint: POST /operator/api/chat: status .*expected 200, found 500"),
+    "bad_input_5xx": ({"degraded_fallback", "chat_endpoint"}, r"degraded_fallback: POST /operator/api/chat.*: status: expected 4(\d\d|xx).*found 500"),
+    "no_auth": ({"chat_endpoint"}, r"chat_endpoint: (GET|POST) /\S+ with the token \w+: status: expected 401, found 200"),
     "degraded_503": ({"degraded_fallback"}, r"degraded_fallback: POST /operator/api/chat with .* down: status: expected 200 JSON, found 503"),
-    "absolute_origin_ui": ({"e2e_operator_chat"}, r"e2e_operator_chat: operator UI: absolute origins shipped: expected none"),
+    "absolute_origin_ui": ({"e2e_operator_chat", "e2e_operator_ui"}, r"e2e_operator_chat: operator UI: absolute origins shipped: expected none"),
     "health_blind": ({"service_health"}, r"service_health: tentaculo_link: dependencies\.\w+ while \w+ is paused: expected 'down'"),
     "health_body_wrong": ({"service_health"}, r"service_health: \w+: body\.service: expected present, found missing"),
     "ttl_not_enforced": ({"e2e_window_lifecycle"}, r"e2e_window_lifecycle: window \S+: state 1s after the deadline: expected 'expired'"),
@@ -56,6 +56,7 @@ SWITCHES: dict[str, tuple[set[str], str]] = {
     "list_includes_closed": ({"e2e_window_lifecycle"}, r"e2e_window_lifecycle: (window \S+: in the open list after close: expected False|/madre/power/windows: every listed window)"),
     "db_map_wrong_counts": ({"maintenance"}, r"maintenance: DB map: row counts: expected the database's"),
     "early_traceback": ({"image_boot"}, r"image_boot: madre: log: expected no ModuleNotFoundError/Traceback, found Traceback"),
+    "backups_not_rotated": ({"maintenance"}, r"maintenance: \S*backups: backups kept: expected 1\.\.5 \(newest kept\), found [6-9]"),
     "madre_health_stall": ({"service_health"}, r"service_health: madre: answering /health throughout the run: expected no silence over 2s"),
 }
 
@@ -81,7 +82,7 @@ def test_healthy_stack_passes_serial_and_parallel(lab, tmp_path):
     assert run.rc == 0 and not run.failing, run.explain()
     assert {"db_integrity", "service_health", "secret_scan", "chat_endpoint", "maintenance", "single_entrypoint",
             "feature_flags", "degraded_fallback", "image_boot", "e2e_operator_chat",
-            "e2e_window_lifecycle"} <= set(run.gates), run.explain()
+            "e2e_window_lifecycle", "e2e_operator_ui"} <= set(run.gates), run.explain()
     parallel = lab.gates(tmp_path, ALL, HOST, "-n", "2")
     assert parallel.rc == 0, parallel.explain()
     assert {g: o.outcome for g, o in parallel.gates.items()} == {g: o.outcome for g, o in run.gates.items()}
@@ -91,9 +92,12 @@ def test_healthy_stack_passes_serial_and_parallel(lab, tmp_path):
 def test_fault_switch_fails_its_gate(lab, tmp_path, fault):
     expected, first_line = SWITCHES[fault]
     lab.start("--faults", fault)
-    if fault == "maintenance_stale_map":  # the map an earlier release's post-task run left behind
+    # maintenance_stale_map: the map an earlier release's post-task run left behind;
+    # backups_not_rotated: earlier post-task runs, so that more than N backups would be kept.
+    for _ in range({"maintenance_stale_map": 1, "backups_not_rotated": 6}.get(fault, 0)):
         done = lab.run([sys.executable, "-m", "madre.maintenance"], timeout=120,
-                       extra_env={"VX11_DATA_DIR": str(lab.data), "PYTHONPATH": str(REPO / "stack")})
+                       extra_env={"VX11_DATA_DIR": str(lab.data), "PYTHONPATH": str(REPO / "stack"),
+                                  "VX11_FAULTS": fault})
         assert done.returncode == 0, done.stdout + done.stderr
     _check(lab.gates(tmp_path, ALL, HOST), expected, first_line)
 

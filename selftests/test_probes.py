@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from fixtures.backends.docker import same_service
+from fixtures.backends.containers import same_service
 from fixtures.backends.host import is_loopback, listeners, socket_owners
 from fixtures.probes.contract import absolute_origins, chat_problems, health_problems, window_problems
 from fixtures.probes.http import HttpProbe, percentile

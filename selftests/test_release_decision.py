@@ -49,7 +49,7 @@ def _profile(tmp: Path, old: str, new: str) -> Path:
 
 
 @pytest.mark.parametrize("args, shows", [
-    (("-k", "chat"), "not run: db_integrity, e2e_window_lifecycle"),
+    (("-k", "chat"), "not run: db_integrity, e2e_operator_ui, e2e_window_lifecycle"),
     (("gates/test_chat_endpoint.py",), "not run: db_integrity, degraded_fallback, e2e_operator_chat"),
     (("-m", "e2e"), "not run: chat_endpoint, db_integrity"),
     (("-m", "gate and not disruptive"), "not fully checked: degraded_fallback (test_chat_degraded_with_optional_"

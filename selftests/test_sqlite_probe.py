@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bench import make_seed_db as faults
-from fixtures.sqlite import probe
+from fixtures.sqlite import probe, runners
 from fixtures.sqlite.facts import DbFacts
 from fixtures.sqlite.pragmas import estimate_pages
 from fixtures.sqlite.probe import ProbeError, SnapshotError
@@ -59,8 +59,10 @@ def same_verdict(a: DbFacts, b: DbFacts) -> bool:
 
 @pytest.fixture(autouse=True)
 def split_even_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test databases are tiny: make the probe split them anyway."""
+    """The test databases are tiny: make the probe split them anyway (the pair plan has its own tests)."""
     monkeypatch.setattr(probe, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(runners, "SPLIT_MIN_INDEXES", 0)
+    monkeypatch.setattr(runners, "SPLIT_MIN_SHARE", 0)
 
 
 @pytest.fixture
@@ -190,6 +192,27 @@ def test_size_estimate_is_in_the_right_range(tmp_path: Path) -> None:
     with open(db, "rb") as fh:
         guess = estimate_pages(fh, root, 4096)
     assert actual / 3 <= guess <= actual * 3, (guess, actual)
+
+
+@pytest.mark.parametrize("damage", ["none", "index", "page", "freelist", "fk"])
+def test_pair_plan_reaches_the_whole_checks_verdict(db: Path, damage: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pair plan (whole integrity_check beside foreign_key_check) on each fault, against one worker."""
+    monkeypatch.setattr(runners, "SPLIT_MAX_TABLES", 0)
+    if damage == "index":
+        faults.corrupt_index(db, "idx_child_v")
+    elif damage == "page":
+        faults.corrupt_page(db, "child")
+    elif damage == "freelist":
+        faults.orphan_free_pages(db)
+    elif damage == "fk":
+        faults.add_fk_violation(db, "child", "parent_id")
+    pair, whole = probe.check(db, workers=2, quick_first=False), probe.check(db, workers=1, quick_first=False)
+    assert pair.mode == "pair" and same_verdict(pair, whole), (pair, whole)
+    assert (pair.checks_passed == 3) is (damage == "none")
+    if damage == "none":
+        assert any("quick_check: not run on its own" in n for n in pair.notes)
+    else:
+        assert pair.tables == whole.tables or not pair.quick_ok
 
 
 # --- snapshot --------------------------------------------------------------------------------

@@ -81,8 +81,15 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[
 
 
 def test_every_fault_switch_is_in_the_matrix() -> None:
-    """The matrix covers exactly the switches the stack knows."""
-    assert set(BREAKS) == _known_faults()
+    """The matrix covers exactly the switches the stack knows; those only a browser sees (no HTTP
+    contract check can) are covered by selftests/test_operator_ui.py, and those added with the
+    release gates' fuller checks are shown failing their gate in selftests/test_fault_matrix.py."""
+    from selftests.test_fault_matrix import SWITCHES
+    from selftests.test_operator_ui import BROWSER_ONLY
+
+    gate_only = _known_faults() - set(BREAKS) - set(BROWSER_ONLY)
+    assert gate_only <= set(SWITCHES), f"switches proven nowhere: {sorted(gate_only - set(SWITCHES))}"
+    assert not set(BREAKS) & set(BROWSER_ONLY)
 
 
 @pytest.mark.parametrize("fault", list(BREAKS))

@@ -7,8 +7,8 @@ stack), then madre scaled to two replicas where only one can be placed
 (`max_replicas_per_node: 1` on one node), so swarm wants 2 and runs 1: the service
 health gate must fail first on madre. The stack is removed in a finally.
 
-Needs a Docker engine: skipped when none answers, unless VX11_DOCKER_TESTS=1 (CI),
-where the engine is started (scripts/docker-engine) and a missing one is an error.
+Needs a Docker engine, started by scripts/docker-engine when this is root; the switch
+VX11_DOCKER_TESTS is described in selftests/dockerswitch.py (0 skips, 1 makes a missing engine an error).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from selftests.dockerswitch import need_engine
 from selftests.gaterun import REPO, GateRun, run_gates
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -39,12 +40,7 @@ def _gates(tmp: Path, *args: str) -> GateRun:
 
 @pytest.fixture(scope="module")
 def engine() -> None:
-    if _sh("docker", "info", timeout=30).returncode != 0:
-        if os.environ.get("VX11_DOCKER_TESTS") != "1":
-            pytest.skip("no Docker engine answers: run scripts/docker-engine (root) or set VX11_DOCKER_TESTS=1")
-        started = _sh(str(REPO / "scripts" / "docker-engine"), timeout=300)
-        if started.returncode != 0:
-            pytest.fail(f"VX11_DOCKER_TESTS=1 but no Docker engine: {started.stdout}{started.stderr}", pytrace=False)
+    need_engine()  # VX11_DOCKER_TESTS: unset runs them (starting the engine as root), 1 requires, 0 skips
 
 
 @pytest.fixture(scope="module")

@@ -148,7 +148,7 @@ def test_an_unused_waiver_is_a_warning(project: pytest.Pytester) -> None:
                                                                                'property = "latency"'))
     result = project.runpytest("--waivers", "waivers.toml")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["vx11 waivers: waiver #1 (chat_endpoint: latency): covered nothing in this run*",
+    result.stdout.fnmatch_lines(["vx11 warning: waiver #1 (chat_endpoint: latency): covered nothing in this run*",
                                  "RELEASE GATES: BLOCKED – 1 failed, *"])
     (run,) = (project.path / "reports").glob("*_gate")
     assert "covered nothing" in json.loads((run / "verdict.json").read_text())["warnings"][0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from redis.asyncio import Redis
@@ -49,6 +50,9 @@ async def _ask_switch(switch_url: str, message: str, session_id: str, turns: int
     return text if isinstance(text, str) and text else None
 
 
+CHAT_DELAY = float(os.environ.get("VX11_CHAT_DELAY_SEC", "0") or 0)
+
+
 def degraded_reply(message: str) -> str:
     words = len(message.split())
     return (f"[degraded] The model router is unavailable; a local fallback received your message "
@@ -59,6 +63,8 @@ async def answer(redis: Redis, switch_url: str, message: str, session_id: str,
                  request_id: str) -> dict[str, Any]:
     if faults.on("slow_chat"):
         await asyncio.sleep(1.6)
+    elif CHAT_DELAY > 0:  # a legal, slow stack for the benches (the contract bounds no latency)
+        await asyncio.sleep(CHAT_DELAY)
     turns = await _remember(redis, session_id, message)
     text = await _ask_switch(switch_url, message, session_id, turns)
     return {"session_id": session_id, "reply": text if text is not None else degraded_reply(message),

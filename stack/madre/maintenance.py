@@ -65,7 +65,7 @@ def backup(conn: sqlite3.Connection, folder: Path, keep: int) -> tuple[Path, lis
         target.close()
     os.replace(tmp, dest)
     backups = sorted(folder.glob("vx11-*.db"))
-    removed = backups[:-keep] if keep > 0 else []
+    removed = backups[:-keep] if keep > 0 and not faults.on("backups_not_rotated") else []
     for old in removed:
         old.unlink()
     return dest, removed

@@ -25,7 +25,7 @@ from vx11common.validation import MAX_BODY_BYTES
 LOG = logging.getLogger("tentaculo_link")
 HEADER = "x-vx11-token"
 STATIC = Path(__file__).resolve().parent / "static"
-PUBLIC = {"/health", "/operator", "/operator/", "/operator/app.js", "/operator/style.css"}
+PUBLIC = {"/health", "/operator", "/operator/", "/operator/app.js", "/operator/style.css", "/operator/favicon.png"}
 PROXY_TIMEOUT = 5.0
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -37,15 +37,18 @@ if not settings.token.strip():
 
 
 def _asset(name: str) -> bytes:
+    if name.endswith(".png"):
+        return (STATIC / name).read_bytes()
     text = (STATIC / name).read_text()
     if name == "app.js" and faults.on("absolute_origin_ui"):
         text = text.replace('const API_BASE = "";', 'const API_BASE = "http://localhost:8000/operator/";')
-    return text.encode()
+    return faults.browser_only(name, text).encode()
 
 
 ASSETS = {"index.html": ("text/html; charset=utf-8", _asset("index.html")),
           "app.js": ("text/javascript; charset=utf-8", _asset("app.js")),
-          "style.css": ("text/css; charset=utf-8", _asset("style.css"))}
+          "style.css": ("text/css; charset=utf-8", _asset("style.css")),
+          "favicon.png": ("image/png", _asset("favicon.png"))}
 
 
 @contextlib.asynccontextmanager

@@ -17,6 +17,9 @@ KNOWN: dict[str, tuple[str, str]] = {
     "no_auth": ("tentaculo_link", "token required (401)"),
     "degraded_503": ("tentaculo_link", "degraded fallback still answers 200"),
     "absolute_origin_ui": ("tentaculo_link", "operator UI relative API base"),
+    "runtime_origin_ui": ("tentaculo_link", "operator page requests only its own origin (browser)"),
+    "script_error_ui": ("tentaculo_link", "operator page logs no console error (browser)"),
+    "reply_hidden_ui": ("tentaculo_link", "operator page shows the reply (browser)"),
     "health_blind": ("tentaculo_link", "gateway health aggregates real dependency state"),
     "health_body_wrong": ("all", "health body names its service"),
     "ttl_not_enforced": ("madre", "window TTL enforced within 1 s"),
@@ -38,6 +41,7 @@ KNOWN: dict[str, tuple[str, str]] = {
     "db_map_wrong_counts": ("madre", "the DB map's row counts are the database's"),
     "early_traceback": ("madre", "no Traceback anywhere in the log since start"),
     "madre_health_stall": ("madre", "required services answer /health throughout the run"),
+    "backups_not_rotated": ("madre", "maintenance keeps the newest N backups only"),
 }
 
 
