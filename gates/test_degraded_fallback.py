@@ -11,7 +11,7 @@ import pytest
 from fixtures.gatekit.expect import expect, expect_clean
 from fixtures.gatekit.fuzz import draw, send_all
 from fixtures.gatekit.plugin import chat, disrupted, healthy_before_pause
-from fixtures.gatekit.policy import not_applicable, not_checked
+from fixtures.gatekit.policy import not_checked
 from fixtures.probes.bodies import bad_bodies, raw_bodies, valid_bodies
 from fixtures.probes.contract import FALLBACK_SOURCE, error_problems
 
@@ -22,7 +22,7 @@ GATE = "degraded_fallback"
 @pytest.mark.disruptive
 def test_chat_degraded_with_optional_backends_down(backend, http, profile, disruptable, evidence):
     if not disruptable:
-        not_applicable(f"profile {profile.path.name} has no optional service: no degraded path to prove")
+        not_checked(f"profile {profile.path.name} has no optional service: the fallback promise cannot be proven")
     # A paused backend hangs rather than refuses: the stack's own upstream timeout decides
     # when the fallback answers, and the contract bounds only that the reply comes.
     patience = max(30.0, float(profile.slo["request_timeout_sec"]))

@@ -49,7 +49,7 @@ def test_open_get_close(http, profile, evidence):
     problems = closed_problems(closed, wid, opened.body)
     expect_clean(problems, GATE, f"window {wid}", evidence=closed.head())
     again = http.post(profile.route("window_close"), {"window_id": wid})
-    expect(not error_problems(again, (409,)), GATE, f"window {wid}", "second close", "409 JSON",
+    expect(not error_problems(again, (409,), json_body=False), GATE, f"window {wid}", "second close", "409",
            again.status, evidence=again.head())
     listed = http.get(profile.route("windows"))
     ids = [x.get("window_id") for x in (listed.body or {}).get("windows", []) if isinstance(x, dict)]
@@ -68,10 +68,10 @@ def test_unknown_window(http, profile):
     ghost = (2**40 + uuid.uuid4().int % 2**20 if isinstance(sample, int) and not isinstance(sample, bool)
              else f"no-such-window-{uuid.uuid4().hex[:8]}")
     got = http.get(profile.route("window_get", window_id=ghost))
-    expect(not error_problems(got, (404,)), GATE, "unknown window", "GET", "404 JSON", got.status,
+    expect(not error_problems(got, (404,), json_body=False), GATE, "unknown window", "GET", "404", got.status,
            evidence=got.head())
     closed = http.post(profile.route("window_close"), {"window_id": ghost})
-    expect(not error_problems(closed, (404,)), GATE, "unknown window", "close", "404 JSON", closed.status,
+    expect(not error_problems(closed, (404,), json_body=False), GATE, "unknown window", "close", "404", closed.status,
            evidence=closed.head())
 
 
@@ -95,17 +95,17 @@ def test_expires_without_close(http, profile, evidence):
     ids = [x.get("window_id") for x in (listed.body or {}).get("windows", [])]
     expect(wid not in ids, GATE, f"window {wid}", "in the open list after expiry", False, True)
     closed = http.post(profile.route("window_close"), {"window_id": wid})
-    expect(not error_problems(closed, (409,)), GATE, f"window {wid}", "close after expiry", "409 JSON",
+    expect(not error_problems(closed, (409,), json_body=False), GATE, f"window {wid}", "close after expiry", "409",
            closed.status, evidence=closed.head())
 
 
 def test_allowlist_and_ttl_validation(http, profile):
     denied = _open(http, profile, service=profile.windows["denied_service"])
-    expect(not error_problems(denied, (403,)), GATE, profile.windows["denied_service"], "open", "403 JSON",
+    expect(not error_problems(denied, (403,), json_body=False), GATE, profile.windows["denied_service"], "open", "403",
            denied.status, evidence=denied.head(), fix="open windows only for services in the allowlist")
     for ttl in (0, -5, 3601, 1.5, "30", True, None):
         bad = http.post(profile.route("window_open"), {"service": profile.windows["allowed_service"], "ttl_sec": ttl})
-        expect(not error_problems(bad, (422,)), GATE, f"ttl_sec={ttl!r}", "open", "422 JSON", bad.status,
+        expect(not error_problems(bad, (422,), json_body=False), GATE, f"ttl_sec={ttl!r}", "open", "422", bad.status,
                evidence=bad.head())
 
 
@@ -125,7 +125,7 @@ def test_odd_window_requests_never_5xx(http, profile, evidence):
     for route, raw in ODD_WINDOW_BODIES:
         fact = http.call("POST", profile.route(route), data=raw, headers={"content-type": "application/json"})
         seen.append(fact.status)
-        problems = error_problems(fact, tuple(range(400, 500)))
+        problems = error_problems(fact, tuple(range(400, 500)), json_body=False)
         expect_clean(problems, GATE, f"POST {profile.route(route)} body {raw[:40]!r}",
                evidence=fact.head(), fix="answer bad window input with a 4xx JSON error")
     for odd in ODD_WINDOW_IDS:
