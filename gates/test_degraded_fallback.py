@@ -53,8 +53,9 @@ def _post_raw(path):
 def _fuzz(http, profile, evidence, name, strategy, send):
     sent = send_all(http, draw(strategy, profile), send(profile.route("chat")), float(profile.slo["fuzz_seconds"]))
     statuses = sorted({str(f.status) for _, f in sent.results})
+    budget = f"; the {profile.slo['fuzz_seconds']}s budget cut it short" if sent.cut_short else ""
     evidence.attach(name, f"{len(sent.results)} of {sent.examples} examples sent in {sent.seconds}s "
-                          f"(derandomized; budget {profile.slo['fuzz_seconds']}s), statuses {statuses}")
+                          f"(derandomized{budget}), statuses {statuses}")
     return sent.results
 
 
