@@ -7,8 +7,8 @@ Each size is a generated stack of N tiny stdlib HTTP health apps on loopback por
 services), a generated profile naming them all as required, and one timed run of
 `pytest -m gate -k "service_health or single_entrypoint"` with the host backend.
 
-Why processes and not containers: on this machine Docker uses the vfs storage driver,
-where creating one container copies the whole image (~200 MB, seconds each), so 100
+Why processes and not containers: on the vfs storage driver (the engine's fallback where
+overlay2 cannot mount), creating one container copies the whole image (~200 MB, seconds each), so 100
 containers would take minutes and gigabytes before the first gate; a stdlib process
 starts in ~50 ms. What is measured is the suite's own cost per service (its probes,
 the backend's /proc scans, one exec per service), which is what grows with N.
