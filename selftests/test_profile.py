@@ -112,3 +112,22 @@ def test_stricter_values_and_documented_defaults_load(tmp_path):
     p = load_profile(lean)
     assert p.slo["fuzz_examples"] == 60 and p.windows["concurrent_opens"] == 50 and p.policy["uptime_gap_sec"] == 2.0
     assert p.allow_disruptive is False
+
+
+def test_path_options_with_a_space_keep_the_rootdir(tmp_path):
+    """`pytest --vx11-profile /elsewhere/vx11.toml` (a space, as users type it) finds the suite:
+    the venv's start hook joins the path options before pytest places its rootdir."""
+    from fixtures.startup import is_pytest, join_path_options
+    prof = tmp_path / "ops dir" / "vx11.toml"
+    prof.parent.mkdir()
+    prof.write_text((REPO / "profiles" / "vx11.toml").read_text()
+                    .replace('root = "../stack"', f'root = "{REPO / "stack"}"'))
+    for cmd in ([sys.executable, "-m", "pytest"], [str(Path(sys.executable).parent / "pytest")]):
+        done = subprocess.run([*cmd, "-m", "gate", "--vx11-profile", str(prof), "--co", "-q"],
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "tests collected" in done.stdout, done.stdout[-800:] + done.stderr[-800:]
+        assert "rootdir" not in done.stderr
+    assert join_path_options(["-m", "gate", "--waivers", "w.toml", "--evidence-dir", "-x", "--", "--waivers", "a"]) \
+        == ["-m", "gate", "--waivers=w.toml", "--evidence-dir", "-x", "--", "--waivers", "a"]
+    assert is_pytest(["python", "-m", "pytest", "-q"]) and is_pytest(["python3", "/v/bin/pytest"])
+    assert not is_pytest(["python", "-c", "pass"]) and not is_pytest(["python", "-m", "madre.maintenance"])
