@@ -157,8 +157,20 @@ def blob_heavy(path: Path, *, wal: bool) -> Path:
     return path
 
 
-def test_rollback_file_copied_under_a_shared_lock(tmp_path: Path) -> None:
+def test_rollback_file_with_a_one_pass_plan_is_checked_in_place_unlocked(tmp_path: Path) -> None:
     db = make_live(tmp_path / "live.db", wal=False)
+    before = fingerprint(db)
+    facts = live.check_live(db, workers=2, workdir=tmp_path)
+    assert facts.method.startswith("in place, unlocked (rollback journal)"), facts.method
+    assert facts.checks_passed == 3 and facts.journal_mode == "rollback" and facts.path == str(db)
+    assert fingerprint(db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "nothing left beside it"
+
+
+def test_index_heavy_rollback_file_is_copied_under_a_shared_lock(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    db = make_live(tmp_path / "live.db", wal=False)
+    monkeypatch.setattr(live, "_split_pays", lambda db, schema: True)   # as if its plan were the per-table split
     before = fingerprint(db)
     facts = live.check_live(db, workers=2, workdir=tmp_path)
     assert facts.method.startswith("copied at file speed under a SHARED lock"), facts.method
@@ -168,25 +180,59 @@ def test_rollback_file_copied_under_a_shared_lock(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("wal", [False, True], ids=["rollback", "idle-wal"])
-def test_blob_heavy_file_checked_in_place_unlocked(tmp_path: Path, wal: bool) -> None:
+def test_blob_heavy_file_checked_in_place(tmp_path: Path, wal: bool) -> None:
     db = blob_heavy(tmp_path / "live.db", wal=wal)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"]
     before = fingerprint(db)
     facts = live.check_live(db, workers=2)
-    kind = "WAL file nobody has open" if wal else "rollback journal"
-    assert facts.method.startswith(f"in place, unlocked ({kind})"), facts.method
+    want = "in place, unlocked (WAL file nobody has open)" if wal else "in place under a SHARED lock"
+    assert facts.method.startswith(want), facts.method
     assert facts.checks_passed == 3 and facts.tables == {"a": 40, "b": 40}
     assert fingerprint(db) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "no -journal, -wal or -shm left behind"
 
 
-def test_idle_wal_file_is_copied_and_left_as_found(tmp_path: Path) -> None:
+def test_blob_heavy_rollback_check_holds_the_shared_lock_throughout(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    db = blob_heavy(tmp_path / "live.db", wal=False)
+    seen: list[str] = []
+    real = live.checked
+
+    def checked_while_trying_to_commit(*args, **kwargs):
+        con = sqlite3.connect(db, isolation_level=None, timeout=0)
+        try:
+            con.execute("INSERT INTO a(v) VALUES (zeroblob(10))")
+            seen.append("committed")
+        except sqlite3.OperationalError as exc:
+            seen.append(str(exc))
+        finally:
+            con.close()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(live, "checked", checked_while_trying_to_commit)
+    facts = live.check_live(db, workers=2)
+    assert facts.method.startswith("in place under a SHARED lock") and facts.checks_passed == 3, facts.method
+    assert seen == ["database is locked"], seen
+
+
+def test_idle_wal_file_is_checked_unlocked_and_left_as_found(tmp_path: Path) -> None:
     db = make_live(tmp_path / "live.db", wal=True)      # closed: SQLite removed its -wal and -shm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"]
     before = fingerprint(db)
     facts = live.check_live(db, workers=2)
-    assert facts.method.startswith("copied at file speed") and "nobody has open" in facts.method, facts.method
+    assert facts.method.startswith("in place, unlocked (WAL file nobody has open)"), facts.method
     assert facts.checks_passed == 3 and facts.journal_mode == "wal"
+    assert fingerprint(db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "no -wal or -shm left behind"
+
+
+def test_index_heavy_idle_wal_file_is_copied_and_left_as_found(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    db = make_live(tmp_path / "live.db", wal=True)
+    monkeypatch.setattr(live, "_split_pays", lambda db, schema: True)
+    before = fingerprint(db)
+    facts = live.check_live(db, workers=2)
+    assert facts.method.startswith("copied at file speed") and "nobody has open" in facts.method, facts.method
     assert fingerprint(db) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "no -wal or -shm left behind"
 
@@ -206,7 +252,7 @@ def test_rollback_writer_committing_during_the_check_gets_a_copy_under_a_shared_
 def test_unlocked_check_is_void_when_a_writer_commits_meanwhile(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_live(tmp_path / "live.db", wal=False, rows=120_000)
-    monkeypatch.setattr(live, "IN_PLACE_SHARE", 2.0)        # as if it were blob-heavy: try unlocked first
+    monkeypatch.setattr(live, "_way", lambda db: "unlocked")
     writer = Writer(db, seconds=4.0, busy_ms=10_000)
     time.sleep(0.3)
     facts = live.check_live(db, workers=2, workdir=tmp_path)
