@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from bench import make_seed_db as faults
-from fixtures.sqlite import live, probe, runners
+from fixtures.sqlite import live, probe, runners, snapcopy
 from fixtures.sqlite.probe import ProbeError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,7 +266,7 @@ def test_unlocked_check_is_void_when_a_writer_commits_meanwhile(tmp_path: Path,
 def test_the_copy_holds_a_shared_lock_and_only_while_copying(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_live(tmp_path / "live.db", wal=False, rows=2000)
     seen: list[str] = []
-    real_copy = live.copy_file
+    real_copy = snapcopy.copy_file
 
     def try_to_commit() -> str:
         con = sqlite3.connect(db, isolation_level=None, timeout=0)
@@ -282,8 +282,8 @@ def test_the_copy_holds_a_shared_lock_and_only_while_copying(tmp_path: Path, mon
         seen.append(try_to_commit())
         real_copy(src, dest)
 
-    monkeypatch.setattr(live, "copy_file", copy_while_a_writer_tries)
-    facts = live._copied(db, 2, 5.0, tmp_path, True)
+    monkeypatch.setattr(snapcopy, "copy_file", copy_while_a_writer_tries)
+    facts = snapcopy._copied(db, 2, 5.0, tmp_path, True)
     assert seen == ["database is locked"], "a writer could commit during the copy"
     assert try_to_commit() == "committed", "the lock outlived the copy"
     assert facts.checks_passed == 3 and facts.tables["a"] == 10
