@@ -28,6 +28,19 @@ def _open(http, profile, service=None, ttl=None):
                      {"service": service or w["allowed_service"], "ttl_sec": ttl if ttl is not None else w["ttl_sec"]})
 
 
+def _listed(http, profile) -> list:
+    """The open-window list, its shape stated as a failure line when it is not ``{"windows": [...]}``."""
+    listed = http.get(profile.route("windows"))
+    windows = listed.body.get("windows") if isinstance(listed.body, dict) else None
+    expect(listed.status == 200 and isinstance(windows, list), GATE, profile.route("windows"), "body",
+           '200 {"windows": [...]}', f"{listed.status} {listed.head(120)}", evidence=listed.head())
+    return windows or []
+
+
+def _ids(windows: list) -> list:
+    return [x.get("window_id") for x in windows if isinstance(x, dict)]
+
+
 def test_open_get_close(http, profile, evidence):
     w, ttl = profile.windows, 60
     opened = _open(http, profile, ttl=ttl)
@@ -37,26 +50,25 @@ def test_open_get_close(http, profile, evidence):
                  evidence=opened.head())
     wid = opened.body["window_id"]
     got = http.get(profile.route("window_get", window_id=wid))
-    expect(got.status == 200 and (got.body or {}).get("state") == "open", GATE, f"window {wid}", "GET state",
-           "200 open", (got.status, (got.body or {}).get("state")), evidence=got.head())
-    listed = http.get(profile.route("windows"))
-    ids = [x.get("window_id") for x in (listed.body or {}).get("windows", [])]
-    expect(wid in ids, GATE, f"window {wid}", "in the open list", True, False, evidence=listed.head())
-    expect(all(isinstance(x, dict) and x.get("state") == "open" for x in (listed.body or {}).get("windows", [])),
+    state = got.body.get("state") if isinstance(got.body, dict) else got.body
+    expect(got.status == 200 and state == "open", GATE, f"window {wid}", "GET state",
+           "200 open", (got.status, state), evidence=got.head())
+    windows = _listed(http, profile)
+    expect(wid in _ids(windows), GATE, f"window {wid}", "in the open list", True, False)
+    expect(all(isinstance(x, dict) and x.get("state") == "open" for x in windows),
            GATE, profile.route("windows"), "every listed window", "state 'open' (open windows only)",
-           [x.get("state") for x in (listed.body or {}).get("windows", []) if isinstance(x, dict)][:10])
+           [x.get("state") if isinstance(x, dict) else x for x in windows][:10])
     closed = http.post(profile.route("window_close"), {"window_id": wid})
     problems = closed_problems(closed, wid, opened.body)
     expect_clean(problems, GATE, f"window {wid}", evidence=closed.head())
     again = http.post(profile.route("window_close"), {"window_id": wid})
     expect(not error_problems(again, (409,), json_body=False), GATE, f"window {wid}", "second close", "409",
            again.status, evidence=again.head())
-    listed = http.get(profile.route("windows"))
-    ids = [x.get("window_id") for x in (listed.body or {}).get("windows", []) if isinstance(x, dict)]
-    expect(wid not in ids, GATE, f"window {wid}", "in the open list after close", False, True)
+    expect(wid not in _ids(_listed(http, profile)), GATE, f"window {wid}", "in the open list after close", False, True)
     got = http.get(profile.route("window_get", window_id=wid))
-    expect(got.status == 200 and (got.body or {}).get("state") == "closed", GATE, f"window {wid}",
-           "GET state after close", "200 closed", (got.status, (got.body or {}).get("state")), evidence=got.head())
+    state = got.body.get("state") if isinstance(got.body, dict) else got.body
+    expect(got.status == 200 and state == "closed", GATE, f"window {wid}",
+           "GET state after close", "200 closed", (got.status, state), evidence=got.head())
 
 
 def test_unknown_window(http, profile):
@@ -79,6 +91,8 @@ def test_expires_without_close(http, profile, evidence):
     ttl, grace = int(profile.windows["ttl_sec"]), float(profile.windows["expiry_grace_sec"])
     opened = _open(http, profile, ttl=ttl)
     expect(opened.status == 200, GATE, "open", "status", 200, opened.status, evidence=opened.head())
+    expect_clean(window_problems(opened.body, service=profile.windows["allowed_service"], ttl=ttl), GATE, "open",
+                 evidence=opened.head())
     wid, deadline = opened.body["window_id"], float(opened.body["deadline_timestamp"])
     path = profile.route("window_get", window_id=wid)
     try:
@@ -91,9 +105,8 @@ def test_expires_without_close(http, profile, evidence):
     evidence.attach("expiry", f"window {wid} state {body!r}, seen {late} s after the deadline")
     expect(late is not None, GATE, f"window {wid}", f"state {grace:.0f}s after the deadline", "'expired'",
            repr(body)[:120], fix="enforce TTLs in the stack (a sweeper), not only on close")
-    listed = http.get(profile.route("windows"))
-    ids = [x.get("window_id") for x in (listed.body or {}).get("windows", [])]
-    expect(wid not in ids, GATE, f"window {wid}", "in the open list after expiry", False, True)
+    expect(wid not in _ids(_listed(http, profile)), GATE, f"window {wid}", "in the open list after expiry", False,
+           True)
     closed = http.post(profile.route("window_close"), {"window_id": wid})
     expect(not error_problems(closed, (409,), json_body=False), GATE, f"window {wid}", "close after expiry", "409",
            closed.status, evidence=closed.head())
