@@ -1,6 +1,6 @@
 """The uptime sampler against a real HTTP gateway on loopback whose aggregate /health is scripted:
-one slow or wrong answer is not silence, a sustained outage is, and a pause of the sampler alone
-(no down sample) never reads as the stack's silence."""
+one wrong answer is not silence, a sustained outage is, no answer within the bound is silence at
+once, and a pause of the sampler alone (no down sample) never reads as the stack's silence."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from fixtures.stack.uptime import UptimeSampler, read_samples, uptime
 
 
 class _Gateway(BaseHTTPRequestHandler):
-    script: list[str] = []   # "ok" or "down" for madre, one per request; the last repeats
+    script: list[str] = []   # madre "ok" or "down", "absent" (not listed), "hang" (no answer); the last repeats
     asked = 0
 
     def log_message(self, *args):  # keep test output clean
@@ -27,8 +27,11 @@ class _Gateway(BaseHTTPRequestHandler):
         cls = type(self)
         state = cls.script[min(cls.asked, len(cls.script) - 1)]
         cls.asked += 1
-        body = json.dumps({"status": "ok" if state == "ok" else "degraded",
-                           "dependencies": {"madre": state, "redis": "ok"}}).encode()
+        if state == "hang":      # longer than the sampler's 2 s bound: no answer
+            time.sleep(2.6)
+            return
+        deps = {"redis": "ok"} if state == "absent" else {"madre": state, "redis": "ok"}
+        body = json.dumps({"status": "ok" if state == "ok" else "degraded", "dependencies": deps}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -78,3 +81,16 @@ def test_a_sampler_pause_without_down_samples_is_not_a_gap():
     samples = [{"t": t, "up": {"madre": True}} for t in (0.0, 0.25, 3.5, 3.75)]
     u = uptime(samples, "madre")
     assert (u.longest_gap_s, u.sampler_pause_s, u.percent) == (0.0, 3.25, 100.0)
+
+
+def test_a_gateway_that_does_not_answer_is_silence_at_once(gateway, tmp_path):
+    samples = _sample(gateway, tmp_path, ["ok", "ok", "hang", "hang", "ok"], 6.5)
+    u = uptime(samples, "madre")
+    assert u.longest_gap_s > 2.0, (u, samples)
+    assert any(s["status"] is None and "first" not in s for s in samples), "no second ask after no answer"
+
+
+def test_a_service_missing_from_the_second_answer_stays_down(gateway, tmp_path):
+    samples = _sample(gateway, tmp_path, ["ok", "ok"] + ["down", "absent"] * 12 + ["ok"], 4.0)
+    u = uptime(samples, "madre")
+    assert u.longest_gap_s > 2.0 and u.up < u.samples, (u, samples)
