@@ -58,12 +58,17 @@ vx11_lock() {  # FD SECONDS FILE WHAT
     vx11_say "waiting up to ${secs}s for $what (lock $file)"
     flock -w "$secs" "$fd" && return 0
     local holders="" link p
-    for link in /proc/[0-9]*/fd/*; do
-        [[ "$(readlink "$link" 2>/dev/null)" == "$real" ]] || continue
+    # One find over every process's descriptors (a readlink per descriptor takes tens of
+    # seconds on a busy machine); -lname matches the link's target as a glob, so it is escaped.
+    local pattern
+    pattern="$(printf '%s' "$real" | sed 's/[][*?\\]/\\&/g')"
+    while IFS= read -r link; do
         p="${link#/proc/}"; p="${p%%/*}"
         [[ "$p" == "$$" || "$p" == "$BASHPID" ]] && continue
-        holders+=" $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-80))"
-    done
+        [[ " $holders " == *" $p ("* ]] && continue
+        [[ -r "/proc/$p/cmdline" ]] || continue      # gone meanwhile
+        holders+=" $p ($( { tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-80; } 2>/dev/null || true))"
+    done < <(eval "exec $fd>&-"; find /proc/[0-9]*/fd -maxdepth 1 -lname "$pattern" 2>/dev/null || true)
     vx11_die "$what: the lock $file was held for ${secs}s by${holders:- an unknown process}; end that process or wait for it"
 }
 
