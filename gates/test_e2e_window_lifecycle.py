@@ -38,7 +38,7 @@ def _listed(http, profile) -> list:
 
 
 def _ids(windows: list) -> list:
-    return [x.get("window_id") for x in windows if isinstance(x, dict)]
+    return [x.get("window_id") if isinstance(x, dict) else x for x in windows]
 
 
 def test_open_get_close(http, profile, evidence):
