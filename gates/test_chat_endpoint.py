@@ -12,6 +12,7 @@ import pytest
 from fixtures.gatekit.expect import expect, expect_clean
 from fixtures.gatekit.fuzz import send_all
 from fixtures.gatekit.plugin import chat, stack_lock
+from fixtures.gatekit.policy import recorded_warning
 from fixtures.probes.bodies import MAX_MESSAGE
 from fixtures.probes.contract import chat_problems, error_problems
 from fixtures.probes.http import percentile
@@ -22,34 +23,47 @@ GATE = "chat_endpoint"
 CONCURRENT = 5
 
 
-def test_chat_requests_all_ok(http, profile, evidence):
-    n = int(profile.slo["chat_requests"])
-    latencies, ok, first_bad = [], 0, None
+def _sample(http, profile, n):
+    """N chats, five operators at once (a slow stack costs n/5 chat times, and p95 is taken under
+    that load), while no service is paused and none of the suite's own heavy work runs."""
     bodies = [{"message": f"gate check {i + 1} of {n}", "session_id": f"gate-{uuid.uuid4().hex[:12]}"}
               for i in range(n)]
-    with stack_lock(profile):  # no service is paused while latency is measured
-        # Five operators at once: a slow stack costs n/5 chat times, and p95 is taken under that load.
+    with stack_lock(profile):
         sent = send_all(http, bodies, lambda probe, body: probe.post(profile.route("chat"), body), budget=3600,
                         workers=CONCURRENT)
-    for body, fact in sent.results:
-        latencies.append(fact.elapsed_ms)
-        problems = chat_problems(fact, body["session_id"])
-        ok += not problems
-        if problems and first_bad is None:
-            first_bad = (problems[0], fact)
+    return sent.results
+
+
+def _p95(results, lines):
+    latencies = [fact.elapsed_ms for _, fact in results]
     p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
-    evidence.metric("http_requests", n)
+    lines.append(f"n={len(latencies)} p50={p50:.0f} ms p95={p95:.0f} ms p99={p99:.0f} ms")
+    return p95
+
+
+def test_chat_requests_all_ok(http, profile, evidence):
+    n, slo, subject = int(profile.slo["chat_requests"]), float(profile.slo["chat_p95_ms"]), "POST " + profile.route("chat")
+    results, lines = _sample(http, profile, n), list[str]()
+    p95s = [_p95(results, lines)]
+    if p95s[0] > slo:  # one burst of load elsewhere on the host is not the stack's latency: a second sample decides
+        again = _sample(http, profile, n)
+        results += again
+        p95s.append(_p95(again, lines))
+        if p95s[1] <= slo:
+            recorded_warning(f"{GATE}: chat p95 {p95s[0]:.0f} ms over the {slo:.0f} ms SLO in a first sample, "
+                             f"{p95s[1]:.0f} ms in a second", evidence)
+    bad = [(problems[0], fact) for body, fact in results if (problems := chat_problems(fact, body["session_id"]))]
+    ok = len(results) - len(bad)
+    evidence.metric("http_requests", len(results))
     evidence.metric("http_ok", ok)
-    evidence.metric("chat_p95_ms", round(p95, 1))
+    evidence.metric("chat_p95_ms", round(p95s[-1], 1))
     evidence.metric("chat_p95_slo_ms", profile.slo["chat_p95_ms"])
-    evidence.attach("chat latency", f"n={n} ok={ok} p50={p50:.0f} ms p95={p95:.0f} ms p99={p99:.0f} ms")
-    if first_bad:
-        (prop, want, found), fact = first_bad
-        expect(False, GATE, "POST " + profile.route("chat"), f"{prop} ({ok}/{n} ok)", want, found,
-               evidence=fact.head())
-    slo = float(profile.slo["chat_p95_ms"])
-    expect(p95 <= slo, GATE, "POST " + profile.route("chat"), "p95 latency", f"<= {slo:.0f} ms", f"{p95:.0f} ms",
-           evidence=f"p50={p50:.0f} p99={p99:.0f} over {n} requests", fix="profile the chat path")
+    evidence.attach("chat latency", f"ok={ok} of {len(results)}\n" + "\n".join(lines))
+    if bad:
+        (prop, want, found), fact = bad[0]
+        expect(False, GATE, subject, f"{prop} ({ok}/{len(results)} ok)", want, found, evidence=fact.head())
+    expect(p95s[-1] <= slo, GATE, subject, "p95 latency", f"<= {slo:.0f} ms",
+           " then ".join(f"{p:.0f} ms" for p in p95s), evidence="\n".join(lines), fix="profile the chat path")
 
 
 PROTECTED = {  # every route but /health and the static page, with a body that would otherwise be valid

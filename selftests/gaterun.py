@@ -131,11 +131,11 @@ class Lab:
         return subprocess.run([*self.prefix, *argv], cwd=REPO, capture_output=True, text=True, timeout=timeout,
                               check=False, env={**os.environ, **self.env, **(extra_env or {})})
 
-    def start(self, *args: str) -> None:
+    def start(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.stop()
         if "--root" not in args:
             args = (*args, "--data-dir", str(self.data))
-        done = self.run([str(REPO / "scripts" / "stack-local"), "start", *args], timeout=120)
+        done = self.run([str(REPO / "scripts" / "stack-local"), "start", *args], timeout=120, extra_env=env)
         assert done.returncode == 0, f"stack-local start {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
 
     def stop(self) -> None:
