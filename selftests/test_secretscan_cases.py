@@ -181,6 +181,20 @@ FAMILIES: dict[str, tuple[str, str]] = {
                       + rand(ALNUM, 14) + "\n"),
     "env-short-hex": ("deploy/.env.staging", "REDIS_PASSWORD=" + rand(HEX, 8) + "\n"),
     "ed25519-in-docs": ("docs/ops/deploy-key.md", "Runner key:\n\n```\n" + _ed25519() + "```\n"),
+    "flyio-token": ("docs/fly.md", "Deploy from CI with\n\n    fo" + "1_" + rand(ALNUM + "_-", 43) + "\n"),
+    "twitter-bearer": ("config/x.yaml", "x:\n  bearer: \"" + "A" * 22 + rand(ALNUM + "%", 90) + "\"\n"),
+    # the secret is the rule's second group (the first is the keyword: sonar_(login))
+    "sonar-keyword-group": ("ci/sonar.properties", "sonar.login=" + rand("abcdef0123456789", 40) + "\n"),
+    # typed filler in a provider's own format is reported, as the field's scanners report it
+    "provider-format-typed-filler": ("bots/legacy.py", 'SLACK = "xo' + "xb-123456789012-" + rand(ALNUM, 24) + '"\n'),
+    # base64 key bytes hold runs of A (zero bytes): no filler in a long value
+    "zero-run-in-long-token": ("deploy/fly.toml", 'token = "FlyV1 fm2_' + rand(ALNUM, 12) + "AAAAAAAA"
+                               + rand(ALNUM + "/+", 120) + '"\n'),
+    # a JWT with a whole header is reported even when it is the documentation's example user
+    "jwt-example-user": ("docs/auth.md", "```\n" + ".".join([
+        base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').decode().rstrip("="),
+        base64.urlsafe_b64encode(b'{"sub":"1234567890","name":"John Doe","iat":1516239022}').decode().rstrip("="),
+        rand(ALNUM + "_-", 43)]) + "\n```\n"),
 }
 DECOYS: dict[str, tuple[str, str]] = {
     "openai-placeholder": ("d/llm.py", 'OPENAI_API_KEY = "sk-proj-...your key..."\n'),
@@ -191,6 +205,11 @@ DECOYS: dict[str, tuple[str, str]] = {
     "env-example": ("d/.env.example", "REDIS_PASSWORD=\n"),
     "key-placeholder": ("d/keys.md", "```\n-----BEGIN OPENSSH PRIVATE KEY-----\n...\n-----END OPENSSH"
                         " PRIVATE KEY-----\n```\n"),
+    "slack-prefix-then-words": ("d/slack.sh", "xo" + "xe.xo" + "xp-1-SlackAppConfigurationAccessTokenHere\n"),
+    "vault-prefix-then-caps": ("d/vault.yaml", "token: s." + "THISSTRINGISALLUPPERCASE\n"),
+    "jwt-cut-off-header": ("d/jwt.md", base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').decode()[:-2]
+                           + "." + base64.urlsafe_b64encode(b'{"sub":"42","iat":1516239022}').decode().rstrip("=")
+                           + "." + rand(ALNUM + "_-", 43) + "\n"),
 }
 
 
