@@ -49,9 +49,7 @@ def test_chat_requests_all_ok(http, profile, evidence):
         again = _sample(http, profile, n)
         results += again
         p95s.append(_p95(again, lines))
-        if p95s[1] <= slo:
-            recorded_warning(f"{GATE}: chat p95 {p95s[0]:.0f} ms over the {slo:.0f} ms SLO in a first sample, "
-                             f"{p95s[1]:.0f} ms in a second", evidence)
+        evidence.metric("chat_p95_first_ms", round(p95s[0], 1))  # the scorecard takes the deciding sample
     bad = [(problems[0], fact) for body, fact in results if (problems := chat_problems(fact, body["session_id"]))]
     ok = len(results) - len(bad)
     evidence.metric("http_requests", len(results))
@@ -64,6 +62,9 @@ def test_chat_requests_all_ok(http, profile, evidence):
         expect(False, GATE, subject, f"{prop} ({ok}/{len(results)} ok)", want, found, evidence=fact.head())
     expect(p95s[-1] <= slo, GATE, subject, "p95 latency", f"<= {slo:.0f} ms",
            " then ".join(f"{p:.0f} ms" for p in p95s), evidence="\n".join(lines), fix="profile the chat path")
+    if len(p95s) > 1:
+        recorded_warning(f"{GATE}: chat p95 {p95s[0]:.0f} ms over the {slo:.0f} ms SLO in a first sample, "
+                         f"{p95s[1]:.0f} ms in a second", evidence)
 
 
 PROTECTED = {  # every route but /health and the static page, with a body that would otherwise be valid

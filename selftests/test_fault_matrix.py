@@ -90,11 +90,11 @@ def test_healthy_stack_passes_serial_and_parallel(lab, tmp_path):
 
 def test_one_slow_burst_is_a_warning_not_a_block(lab, tmp_path):
     """A stack slow for one sample only (the host loaded meanwhile): the chat gate measures again,
-    passes on the second sample and says so; slow_chat (slow every time) still blocks."""
+    passes on the second sample and says so (slow_chat, slow every time, blocks: SWITCHES)."""
     lab.start(env={"VX11_CHAT_SLOW_FIRST": "10"})
     run = lab.gates(tmp_path, ALL, HOST, "-k", "test_chat_requests_all_ok", "-W", "always")
     assert run.gates.get("chat_endpoint") and run.gates["chat_endpoint"].outcome == "passed", run.explain()
-    assert re.search(r"chat_endpoint: chat p95 1[6-9]\d\d ms over the 1500 ms SLO in a first sample, \d+ ms in a "
+    assert re.search(r"chat_endpoint: chat p95 \d{4,} ms over the 1500 ms SLO in a first sample, \d+ ms in a "
                      r"second: recorded, not blocking", run.output), run.explain()
 
 

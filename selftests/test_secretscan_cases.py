@@ -190,6 +190,8 @@ FAMILIES: dict[str, tuple[str, str]] = {
     # base64 key bytes hold runs of A (zero bytes): no filler in a long value
     "zero-run-in-long-token": ("deploy/fly.toml", 'token = "FlyV1 fm2_' + rand(ALNUM, 12) + "AAAAAAAA"
                                + rand(ALNUM + "/+", 120) + '"\n'),
+    # letters only (no digit 2-7 among the 16: about 1 in 28 real ids) is a key id, not words
+    "aws-key-id-letters-only": ("infra/letters.tf", 'access_key = "AK' + "IA" + rand(UPPER, 16) + '"\n'),
     # a JWT with a whole header is reported even when it is the documentation's example user
     "jwt-example-user": ("docs/auth.md", "```\n" + ".".join([
         base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').decode().rstrip("="),
@@ -205,6 +207,9 @@ DECOYS: dict[str, tuple[str, str]] = {
     "env-example": ("d/.env.example", "REDIS_PASSWORD=\n"),
     "key-placeholder": ("d/keys.md", "```\n-----BEGIN OPENSSH PRIVATE KEY-----\n...\n-----END OPENSSH"
                         " PRIVATE KEY-----\n```\n"),
+    "base64-zero-bytes": ("d/icon.html", '<img src="data:image/png;base64,' + rand(ALNUM, 40) + "+" + "A" * 26
+                          + rand(ALNUM, 90) + "/" + rand(ALNUM, 60) + '=">\n'),
+    "long-filler-run-after-a-short-one": ("d/gh.md", "token: gh" + "p_" + "0" * 6 + "Z" * 30 + "\n"),
     "slack-prefix-then-words": ("d/slack.sh", "xo" + "xe.xo" + "xp-1-SlackAppConfigurationAccessTokenHere\n"),
     "vault-prefix-then-caps": ("d/vault.yaml", "token: s." + "THISSTRINGISALLUPPERCASE\n"),
     "jwt-cut-off-header": ("d/jwt.md", base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').decode()[:-2]

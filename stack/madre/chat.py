@@ -65,7 +65,7 @@ def degraded_reply(message: str) -> str:
 async def answer(redis: Redis, switch_url: str, message: str, session_id: str,
                  request_id: str) -> dict[str, Any]:
     if faults.on("slow_chat") or _slow_first["left"] > 0:
-        _slow_first["left"] -= 1
+        _slow_first["left"] = max(0, _slow_first["left"] - 1)
         await asyncio.sleep(1.6)
     elif CHAT_DELAY > 0:  # a legal, slow stack for the benches (the contract bounds no latency)
         await asyncio.sleep(CHAT_DELAY)
