@@ -68,6 +68,24 @@ def test_host_backend_on_a_docker_stack_says_so(compose, tmp_path):
     assert run.rc == 3 and "published by Docker (docker-proxy" in run.output, run.explain()
 
 
+def test_a_service_stopped_under_the_exec_is_down_not_could_not_look(compose):
+    """A crash-looping service can stop between the state read and the exec beside it: the
+    engine's 409 is a fact about the service (not running), never a could-not-look."""
+    from fixtures.backends.docker import DockerBackend
+    from fixtures.probes.health import health_beside
+    from fixtures.profile.load import load_profile
+
+    _up()
+    backend = DockerBackend(load_profile())
+    assert health_beside(backend, "spawner", 8003, "/health").status == 200  # seen healthy first
+    found = compose.containers.list(filters={"label": ["com.docker.compose.project=vx11",
+                                                       "com.docker.compose.service=spawner"]})
+    assert found, "no spawner container in project vx11"
+    found[0].stop(timeout=2)
+    seen = health_beside(backend, "spawner", 8003, "/health")
+    assert seen.status is None and "spawner is not running" in (seen.error or ""), seen
+
+
 def test_up_again_with_a_new_token_recreates(compose, tmp_path):
     """compose does not see a changed env file; stack-docker up must, or the running
     containers keep the old token and every gate sees 401."""
