@@ -190,6 +190,9 @@ FAMILIES: dict[str, tuple[str, str]] = {
     # base64 key bytes hold runs of A (zero bytes): no filler in a long value
     "zero-run-in-long-token": ("deploy/fly.toml", 'token = "FlyV1 fm2_' + rand(ALNUM, 12) + "AAAAAAAA"
                                + rand(ALNUM + "/+", 120) + '"\n'),
+    # a notebook's cell code is JSON-escaped: SONAR_LOGIN = \"…\" is judged as the cell reads
+    "notebook-escaped-code": ("notebooks/ci.ipynb", json.dumps({"cells": [{"cell_type": "code", "source": [
+        "import os\n", 'SONAR_LOGIN = "' + rand("abcdef0123456789", 40) + '"\n']}]}, indent=1)),
     # letters only (no digit 2-7 among the 16: about 1 in 28 real ids) is a key id, not words
     "aws-key-id-letters-only": ("infra/letters.tf", 'access_key = "AK' + "IA" + rand(UPPER, 16) + '"\n'),
     # a JWT with a whole header is reported even when it is the documentation's example user
