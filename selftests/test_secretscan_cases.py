@@ -238,3 +238,28 @@ def test_family_is_found(family_scan, name):
 def test_decoy_is_not_reported(family_scan, name):
     path = DECOYS[name][0]
     assert not [str(f) for f in family_scan.findings if f.path == path]
+
+
+def _published_google_key() -> str:
+    """A Google key that gitleaks' rule generator lists as published (a negative of its samples,
+    stored encoded in bench/): never written out in this tree."""
+    import re
+
+    from bench.secret_corpus import build
+
+    files, cases = build()
+    keys = [m.group() for c in cases if c.rule == "gcp-api-key" and not c.positive
+            for m in re.finditer(r"AIzaSy[\w-]{33}", files[c.path])]
+    assert keys, "no published Google key among the samples"
+    return keys[0]
+
+
+def test_a_published_google_key_is_left_out_a_new_one_is_not(tmp_path):
+    """Kingfisher knows Google's published keys and reports every other key of that shape; the
+    gate asks it (offline, one call) and leaves those out, in the tree and in history."""
+    fresh = "AIza" + rand(ALNUM + "_-", 35)
+    repo = new_repo(tmp_path / "r", {"web/firebase.js": f'const apiKey = "{_published_google_key()}";\n',
+                                     "src/maps.py": f'MAPS_KEY = "{fresh}"\n'})
+    commit(repo, {"old/maps.py": f'KEY = "{_published_google_key()}"\n'}, "history too")
+    result = scan_repo(repo)
+    assert sorted({f.path for f in result.findings}) == ["src/maps.py"], [str(f) for f in result.findings]
