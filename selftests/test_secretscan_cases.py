@@ -249,17 +249,24 @@ def _published_google_key() -> str:
 
     files, cases = build()
     keys = [m.group() for c in cases if c.rule == "gcp-api-key" and not c.positive
-            for m in re.finditer(r"AIzaSy[\w-]{33}", files[c.path])]
+            for m in re.finditer(r"AIzaSy[\w-]{33}", files[c.path])
+            if not re.search(r"(?i)abcdefghij|123456789", m.group())]  # typed filler: not a published key
     assert keys, "no published Google key among the samples"
     return keys[0]
 
 
 def test_a_published_google_key_is_left_out_a_new_one_is_not(tmp_path):
-    """Kingfisher knows Google's published keys and reports every other key of that shape; the
-    gate asks it (offline, one call) and leaves those out, in the tree and in history."""
+    """Kingfisher knows Google's published keys: it leaves them out and reports the same key with
+    one character changed. The gate asks it (offline, one call per chunk) and allows those, with
+    the reason, in the tree and in history. A key Kingfisher silences by pattern (typed filler),
+    its control silenced too, stays a finding."""
     fresh = "AIza" + rand(ALNUM + "_-", 35)
+    typed = "AIzaSy" + "D1234567" + "89" + rand(ALNUM, 23)
     repo = new_repo(tmp_path / "r", {"web/firebase.js": f'const apiKey = "{_published_google_key()}";\n',
-                                     "src/maps.py": f'MAPS_KEY = "{fresh}"\n'})
+                                     "src/maps.py": f'MAPS_KEY = "{fresh}"\n', "src/geo.py": f'GEO = "{typed}"\n'})
     commit(repo, {"old/maps.py": f'KEY = "{_published_google_key()}"\n'}, "history too")
     result = scan_repo(repo)
-    assert sorted({f.path for f in result.findings}) == ["src/maps.py"], [str(f) for f in result.findings]
+    assert sorted({f.path for f in result.findings}) == ["src/geo.py", "src/maps.py"], \
+        [str(f) for f in result.findings]
+    assert sorted(f.path for f in result.allowed) == ["old/maps.py", "web/firebase.js"]
+    assert all("published in Google's own samples" in (f.reason or "") for f in result.allowed)
