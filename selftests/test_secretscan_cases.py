@@ -270,3 +270,16 @@ def test_a_published_google_key_is_left_out_a_new_one_is_not(tmp_path):
         [str(f) for f in result.findings]
     assert sorted(f.path for f in result.allowed) == ["old/maps.py", "web/firebase.js"]
     assert all("published in Google's own samples" in (f.reason or "") for f in result.allowed)
+
+
+def test_an_allowlist_entry_for_a_published_key_stays_in_use(tmp_path):
+    """The allowlist is asked first: its entry for a published key is used (never shown as unused,
+    so a run whose Kingfisher call fails still allows the key), with its own reason."""
+    repo = new_repo(tmp_path / "r", {"web/firebase.js": f'const apiKey = "{_published_google_key()}";\n'})
+    first = scan_repo(repo, history=False)
+    assert not first.findings and [f.rule for f in first.allowed] == ["google-api-key"], first.allowed
+    allow = Allowlist.parse(f'[[allow]]\nfingerprint = "{first.allowed[0].fingerprint}"\n'
+                            'rule = "google-api-key"\nreason = "Firebase web key, public by design"\n')
+    result = scan_repo(repo, history=False, allowlist=allow)
+    assert [f.reason for f in result.allowed] == ["Firebase web key, public by design"]
+    assert result.unused_allowlist == () and not result.findings
