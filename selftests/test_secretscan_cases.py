@@ -240,35 +240,38 @@ def test_decoy_is_not_reported(family_scan, name):
     assert not [str(f) for f in family_scan.findings if f.path == path]
 
 
-def _published_google_key() -> str:
-    """A Google key that gitleaks' rule generator lists as published (a negative of its samples,
-    stored encoded in bench/): never written out in this tree."""
+def _published_google_key(n: int = 0) -> str:
+    """The n-th Google key that gitleaks' rule generator lists as published (a negative of its
+    samples, stored encoded in bench/): never written out in this tree."""
     import re
 
     from bench.secret_corpus import build
 
     files, cases = build()
-    keys = [m.group() for c in cases if c.rule == "gcp-api-key" and not c.positive
-            for m in re.finditer(r"AIzaSy[\w-]{33}", files[c.path])
-            if not re.search(r"(?i)abcdefghij|123456789", m.group())]  # typed filler: not a published key
-    assert keys, "no published Google key among the samples"
-    return keys[0]
+    keys = sorted({m.group() for c in cases if c.rule == "gcp-api-key" and not c.positive
+                   for m in re.finditer(r"AIzaSy[\w-]{33}", files[c.path])
+                   if not re.search(r"(?i)abcdefghij|123456789", m.group())})  # typed filler: not published
+    assert len(keys) > n, "too few published Google keys among the samples"
+    return keys[n]
 
 
 def test_a_published_google_key_is_left_out_a_new_one_is_not(tmp_path):
     """Kingfisher knows Google's published keys: it leaves them out and reports the same key with
-    one character changed. The gate asks it (offline, one call per chunk) and allows those, with
-    the reason, in the tree and in history. A key Kingfisher silences by pattern (typed filler),
-    its control silenced too, stays a finding."""
+    one character changed. The gate asks it (offline, one call a scan, for the keys of the tree
+    and of history) and allows those, with the reason, in the tree and in history (where one key
+    is only in history). A key Kingfisher silences by pattern (typed filler), its control silenced
+    too, stays a finding."""
     fresh = "AIza" + rand(ALNUM + "_-", 35)
     typed = "AIzaSy" + "D1234567" + "89" + rand(ALNUM, 23)
     repo = new_repo(tmp_path / "r", {"web/firebase.js": f'const apiKey = "{_published_google_key()}";\n',
                                      "src/maps.py": f'MAPS_KEY = "{fresh}"\n', "src/geo.py": f'GEO = "{typed}"\n'})
     commit(repo, {"old/maps.py": f'KEY = "{_published_google_key()}"\n'}, "history too")
+    commit(repo, {"old/sdk.js": f'var k = "{_published_google_key(1)}";\n'}, "a key only history keeps")
+    remove(repo, "old/sdk.js")
     result = scan_repo(repo)
     assert sorted({f.path for f in result.findings}) == ["src/geo.py", "src/maps.py"], \
         [str(f) for f in result.findings]
-    assert sorted(f.path for f in result.allowed) == ["old/maps.py", "web/firebase.js"]
+    assert sorted(f.path for f in result.allowed) == ["old/maps.py", "old/sdk.js", "web/firebase.js"]
     assert all("published in Google's own samples" in (f.reason or "") for f in result.allowed)
 
 
