@@ -16,6 +16,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -229,7 +230,7 @@ def test_rollback_writer_committing_during_the_check_gets_a_copy_under_a_shared_
 def test_unlocked_check_is_void_when_a_writer_commits_meanwhile(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_live(tmp_path / "live.db", wal=False, rows=120_000)
-    monkeypatch.setattr(live, "_way", lambda db: "unlocked")
+    monkeypatch.setattr(live, "_way", lambda db: ("unlocked", None))
     writer = Writer(db, seconds=4.0, busy_ms=10_000)
     time.sleep(0.3)
     facts = live.check_live(db, workers=2, workdir=tmp_path)
@@ -265,6 +266,37 @@ def test_the_copy_holds_a_shared_lock_and_only_while_copying(tmp_path: Path, mon
     assert try_to_commit() == "committed", "the lock outlived the copy"
     assert facts.checks_passed == 3 and facts.tables["a"] == 10
     assert facts.method.startswith("copied at file speed under a SHARED lock")
+
+
+def test_the_unlocked_checks_stamps_are_read_under_a_shared_lock(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stamps before and after the unlocked check are read while a writer cannot commit (the lock is
+    taken without reading the schema), and the lock is gone when the check is done."""
+    db = make_live(tmp_path / "live.db", wal=False, rows=2000)
+    seen: list[str] = []
+    real_peek = live._peek
+
+    def try_to_commit() -> str:
+        con = sqlite3.connect(db, isolation_level=None, timeout=0)
+        try:
+            con.execute("INSERT INTO a(v) VALUES (3)")
+            return "committed"
+        except sqlite3.OperationalError as exc:
+            return str(exc)
+        finally:
+            con.close()
+
+    def peek_while_a_writer_tries(path: Path) -> object:
+        if threading.current_thread() is threading.main_thread():   # not the watcher's polls
+            seen.append(try_to_commit())
+        return real_peek(path)
+
+    monkeypatch.setattr(live, "_peek", peek_while_a_writer_tries)
+    facts = live.check_live(db, workers=2)
+    assert facts.method.startswith("in place, unlocked (rollback journal)"), facts.method
+    assert seen == ["database is locked", "database is locked"], seen
+    assert try_to_commit() == "committed", "the lock outlived the check"
+    assert facts.checks_passed == 3
 
 
 @pytest.mark.parametrize("wal", [False, True], ids=["rollback", "wal"])
