@@ -275,6 +275,31 @@ def test_a_published_google_key_is_left_out_a_new_one_is_not(tmp_path):
     assert all("published in Google's own samples" in (f.reason or "") for f in result.allowed)
 
 
+def test_forked_workers_hand_their_google_keys_back_for_one_call(tmp_path, monkeypatch):
+    """With the work split over forked workers, the keys they found come back to the scan, which
+    asks Kingfisher once for the tree and history together."""
+    from fixtures.secrets import read, scan
+
+    calls = []
+    real = scan.published_keys
+
+    def counted(keys):
+        calls.append(len(keys))
+        return real(keys)
+
+    monkeypatch.setattr(read, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan, "published_keys", counted)
+    fresh = "AIza" + rand(ALNUM + "_-", 35)
+    files = {f"web/page{i}.js": f'const k{i} = "{_published_google_key(i % 2)}";\n' for i in range(6)}
+    repo = new_repo(tmp_path / "r", {**files, "src/maps.py": f'MAPS_KEY = "{fresh}"\n'})
+    commit(repo, {"old/sdk.js": f'var k = "{_published_google_key(2)}";\n'}, "a key only history keeps")
+    remove(repo, "old/sdk.js")
+    result = scan_repo(repo, jobs=2)
+    assert calls == [4], calls
+    assert [f.path for f in result.findings] == ["src/maps.py"], [str(f) for f in result.findings]
+    assert sorted(f.path for f in result.allowed) == ["old/sdk.js"] + sorted(files)
+
+
 def test_an_allowlist_entry_for_a_published_key_stays_in_use(tmp_path):
     """The allowlist is asked first: its entry for a published key is used (never shown as unused,
     so a run whose Kingfisher call fails still allows the key), with its own reason."""

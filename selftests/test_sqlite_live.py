@@ -291,8 +291,16 @@ def test_the_unlocked_checks_stamps_are_read_under_a_shared_lock(tmp_path: Path,
             seen.append(try_to_commit())
         return real_peek(path)
 
+    real_live, caches = live._live, []
+
+    def lock_only(path: Path, timeout: float, cache: bool = True) -> sqlite3.Connection:
+        caches.append(cache)
+        return real_live(path, timeout, cache=cache)
+
     monkeypatch.setattr(live, "_peek", peek_while_a_writer_tries)
+    monkeypatch.setattr(live, "_live", lock_only)
     facts = live.check_live(db, workers=2)
+    assert caches == [False, False], "a lock-only connection set its cache size (which reads the schema)"
     assert facts.method.startswith("in place, unlocked (rollback journal)"), facts.method
     assert seen == ["database is locked", "database is locked"], seen
     assert try_to_commit() == "committed", "the lock outlived the check"
