@@ -241,29 +241,31 @@ def test_unlocked_check_is_void_when_a_writer_commits_meanwhile(tmp_path: Path,
     assert done["n_errors"] == 0 and done["commits"] > 20, done
 
 
+def try_to_commit(db: Path) -> str:
+    """One insert with no wait for the lock: "committed", or SQLite's words (``database is locked``)."""
+    con = sqlite3.connect(db, isolation_level=None, timeout=0)
+    try:
+        con.execute("INSERT INTO a(v) VALUES (2)")
+        return "committed"
+    except sqlite3.OperationalError as exc:
+        return str(exc)
+    finally:
+        con.close()
+
+
 def test_the_copy_holds_a_shared_lock_and_only_while_copying(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_live(tmp_path / "live.db", wal=False, rows=2000)
     seen: list[str] = []
     real_copy = snapcopy.copy_file
 
-    def try_to_commit() -> str:
-        con = sqlite3.connect(db, isolation_level=None, timeout=0)
-        try:
-            con.execute("INSERT INTO a(v) VALUES (2)")
-            return "committed"
-        except sqlite3.OperationalError as exc:
-            return str(exc)
-        finally:
-            con.close()
-
     def copy_while_a_writer_tries(src: Path, dest: Path) -> None:
-        seen.append(try_to_commit())
+        seen.append(try_to_commit(db))
         real_copy(src, dest)
 
     monkeypatch.setattr(snapcopy, "copy_file", copy_while_a_writer_tries)
     facts = snapcopy._copied(db, 2, 5.0, tmp_path, True)
     assert seen == ["database is locked"], "a writer could commit during the copy"
-    assert try_to_commit() == "committed", "the lock outlived the copy"
+    assert try_to_commit(db) == "committed", "the lock outlived the copy"
     assert facts.checks_passed == 3 and facts.tables["a"] == 10
     assert facts.method.startswith("copied at file speed under a SHARED lock")
 
@@ -276,19 +278,9 @@ def test_the_unlocked_checks_stamps_are_read_under_a_shared_lock(tmp_path: Path,
     seen: list[str] = []
     real_peek = live._peek
 
-    def try_to_commit() -> str:
-        con = sqlite3.connect(db, isolation_level=None, timeout=0)
-        try:
-            con.execute("INSERT INTO a(v) VALUES (3)")
-            return "committed"
-        except sqlite3.OperationalError as exc:
-            return str(exc)
-        finally:
-            con.close()
-
     def peek_while_a_writer_tries(path: Path) -> object:
         if threading.current_thread() is threading.main_thread():   # not the watcher's polls
-            seen.append(try_to_commit())
+            seen.append(try_to_commit(db))
         return real_peek(path)
 
     real_live, caches = live._live, []
@@ -303,7 +295,7 @@ def test_the_unlocked_checks_stamps_are_read_under_a_shared_lock(tmp_path: Path,
     assert caches == [False, False], "a lock-only connection set its cache size (which reads the schema)"
     assert facts.method.startswith("in place, unlocked (rollback journal)"), facts.method
     assert seen == ["database is locked", "database is locked"], seen
-    assert try_to_commit() == "committed", "the lock outlived the check"
+    assert try_to_commit(db) == "committed", "the lock outlived the check"
     assert facts.checks_passed == 3
 
 
