@@ -202,7 +202,6 @@ def _peer_runs(repo: Path, mb: float, hist_mb: float, detect_secrets: bool) -> l
 
 def measure(args: argparse.Namespace, corpus: Corpus, repo: Path) -> str:
     load = os.getloadavg()[0]
-    os.sync()  # the new tree written out first: its writeback would run during the first timed runs
     scan_repo(repo, history=False)  # warm the page cache and load the rule set
     tree, tree_times, tree_cpu = run_ours(repo, False, args.repeat)
     hist, hist_times, hist_cpu = run_ours(repo, True, args.repeat)

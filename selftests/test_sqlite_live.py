@@ -230,7 +230,7 @@ def test_rollback_writer_committing_during_the_check_gets_a_copy_under_a_shared_
 def test_unlocked_check_is_void_when_a_writer_commits_meanwhile(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_live(tmp_path / "live.db", wal=False, rows=120_000)
-    monkeypatch.setattr(live, "_way", lambda db: ("unlocked", None))
+    monkeypatch.setattr(live, "_way", lambda db, con: "unlocked")
     writer = Writer(db, seconds=4.0, busy_ms=10_000)
     time.sleep(0.3)
     facts = live.check_live(db, workers=2, workdir=tmp_path)
