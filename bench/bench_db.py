@@ -4,8 +4,8 @@ For each database shape (:mod:`bench.make_shapes_db`: the seed's, wide rows,
 large BLOBs, many small tables), size and journal mode: the probe as the gate
 runs it (``python -m fixtures.sqlite DB``: :func:`fixtures.sqlite.live.check_live`,
 so a WAL database is checked in place in one read transaction while another
-connection holds it open, and a rollback-journal one is copied under a SHARED
-lock first, the copy included) against ``sqlite3 -readonly DB "PRAGMA
+connection holds it open, and a rollback-journal one in place, unlocked and
+validated or under a SHARED lock, as its shape makes cheaper) against ``sqlite3 -readonly DB "PRAGMA
 integrity_check; PRAGMA foreign_key_check;"``, the median of ``--repeat``
 interleaved pairs on a warm page cache. The ratio is probe / CLI (goal <= 1.0).
 The probe does more than the CLI: it also runs quick_check and counts every

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from bench import make_seed_db as faults
-from fixtures.sqlite import live, probe, runners, snapcopy
+from fixtures.sqlite import live, probe, runners
 from fixtures.sqlite.probe import ProbeError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,14 +168,15 @@ def test_rollback_file_with_a_one_pass_plan_is_checked_in_place_unlocked(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "nothing left beside it"
 
 
-def test_index_heavy_rollback_file_is_copied_under_a_shared_lock(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_index_heavy_rollback_file_is_checked_in_place_under_a_shared_lock(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_live(tmp_path / "live.db", wal=False)
     monkeypatch.setattr(live, "_split_pays", lambda db, schema: True)   # as if its plan were the per-table split
     before = fingerprint(db)
     facts = live.check_live(db, workers=2, workdir=tmp_path)
-    assert facts.method.startswith("copied at file speed under a SHARED lock"), facts.method
+    assert facts.method.startswith("in place under a SHARED lock, held"), facts.method
     assert facts.checks_passed == 3 and facts.journal_mode == "rollback" and facts.path == str(db)
+    assert facts.workers == 2, facts.workers
     assert fingerprint(db) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "nothing left beside it"
 
@@ -215,16 +216,19 @@ def test_index_heavy_idle_wal_file_is_copied_and_left_as_found(tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "no -wal or -shm left behind"
 
 
-def test_rollback_writer_committing_during_the_check_gets_a_copy_under_a_shared_lock(tmp_path: Path) -> None:
+def test_rollback_writer_committing_during_the_check_waits_for_the_shared_lock(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_live(tmp_path / "live.db", wal=False, rows=120_000)
+    monkeypatch.setattr(live, "_split_pays", lambda db, schema: True)
     writer = Writer(db, seconds=4.0, busy_ms=10_000)
     time.sleep(0.3)
     facts = live.check_live(db, workers=2, workdir=tmp_path)
     done = writer.result()
-    assert "copied at file speed under a SHARED lock" in facts.method, facts.method
+    assert facts.method.startswith("in place under a SHARED lock, held"), facts.method
     assert facts.checks_passed == 3 and facts.tables["a"] == facts.tables["b"], facts.tables
     assert done["n_errors"] == 0 and done["commits"] > 20, done
-    assert not list(tmp_path.glob("vx11-db-*")), "the copy is removed"
+    assert sorted(p.name for p in tmp_path.iterdir()) != [], "nothing of ours is left beside it"
+    assert not list(tmp_path.glob("vx11-db-*")), "no copy is made"
 
 
 def test_unlocked_check_is_void_when_a_writer_commits_meanwhile(tmp_path: Path,
@@ -235,39 +239,75 @@ def test_unlocked_check_is_void_when_a_writer_commits_meanwhile(tmp_path: Path,
     time.sleep(0.3)
     facts = live.check_live(db, workers=2, workdir=tmp_path)
     done = writer.result()
-    assert facts.method.startswith("copied at file speed under a SHARED lock"), facts.method
+    assert facts.method.startswith("in place under a SHARED lock, held"), facts.method
     assert facts.method.endswith("the unlocked check was void: a writer changed the file meanwhile")
     assert facts.checks_passed == 3 and facts.tables["a"] == facts.tables["b"], facts.tables
     assert done["n_errors"] == 0 and done["commits"] > 20, done
 
 
+COMMIT_ONCE = r"""
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0)
+try:
+    con.execute("INSERT INTO a(v) VALUES (2)")
+    print("committed")
+except sqlite3.OperationalError as exc:
+    print(exc)
+"""
+
+
 def try_to_commit(db: Path) -> str:
-    """One insert with no wait for the lock: "committed", or SQLite's words (``database is locked``)."""
-    con = sqlite3.connect(db, isolation_level=None, timeout=0)
-    try:
-        con.execute("INSERT INTO a(v) VALUES (2)")
-        return "committed"
-    except sqlite3.OperationalError as exc:
-        return str(exc)
-    finally:
-        con.close()
+    """One insert from another process, with no wait for the lock: "committed", or SQLite's words
+    (``database is locked``). Another process: inside this one, SQLite's own bookkeeping of its
+    connections' locks would refuse the commit even if the process had lost its POSIX lock."""
+    return subprocess.run([sys.executable, "-c", COMMIT_ONCE, str(db)], capture_output=True, text=True,
+                          timeout=30, check=True).stdout.strip()
 
 
-def test_the_copy_holds_a_shared_lock_and_only_while_copying(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_shared_lock_lasts_the_whole_check_and_no_longer(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """No writer can commit from the first read to the last, nor after every worker connection and the
+    check's own reads of the file are closed (closing a descriptor would drop a POSIX lock); after it, one can."""
     db = make_live(tmp_path / "live.db", wal=False, rows=2000)
+    monkeypatch.setattr(live, "_split_pays", lambda db, schema: True)
     seen: list[str] = []
-    real_copy = snapcopy.copy_file
+    real_header, real_checked = probe._header, live.checked
 
-    def copy_while_a_writer_tries(src: Path, dest: Path) -> None:
-        seen.append(try_to_commit(db))
-        real_copy(src, dest)
+    def header_while_a_writer_tries(path: str, fh: object = None) -> tuple[int, str]:
+        seen.append("header: " + try_to_commit(db))
+        return real_header(path, fh)
 
-    monkeypatch.setattr(snapcopy, "copy_file", copy_while_a_writer_tries)
-    facts = snapcopy._copied(db, 2, 5.0, tmp_path, True)
-    assert seen == ["database is locked"], "a writer could commit during the copy"
-    assert try_to_commit(db) == "committed", "the lock outlived the copy"
+    def checked_then_a_writer_tries(*args: object, **kwargs: object) -> object:
+        facts = real_checked(*args, **kwargs)        # its connections are closed when it returns
+        seen.append("after: " + try_to_commit(db))
+        return facts
+
+    monkeypatch.setattr(probe, "_header", header_while_a_writer_tries)
+    monkeypatch.setattr(live, "checked", checked_then_a_writer_tries)
+    facts = live.check_live(db, workers=2)
+    assert facts.method.startswith("in place under a SHARED lock"), facts.method
+    assert seen == ["header: database is locked", "after: database is locked"], seen
+    assert try_to_commit(db) == "committed", "the lock outlived the check"
     assert facts.checks_passed == 3 and facts.tables["a"] == 10
-    assert facts.method.startswith("copied at file speed under a SHARED lock")
+
+
+def test_a_lost_shared_lock_is_could_not_look(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the file changed under the check after all (here: a descriptor of it closed, dropping the lock,
+    and a writer committed), the check is void, never a verdict on a mixed view."""
+    db = make_live(tmp_path / "live.db", wal=False, rows=2000)
+    monkeypatch.setattr(live, "_split_pays", lambda db, schema: True)
+    real_checked = live.checked
+
+    def checked_then_the_lock_is_lost(*args: object, **kwargs: object) -> object:
+        facts = real_checked(*args, **kwargs)
+        with open(db, "rb"):
+            pass                                     # this close drops the process's locks on the file
+        assert try_to_commit(db) == "committed"
+        return facts
+
+    monkeypatch.setattr(live, "checked", checked_then_the_lock_is_lost)
+    with pytest.raises(probe.SnapshotError, match="changed under the check"):
+        live.check_live(db, workers=2)
 
 
 def test_the_unlocked_checks_stamps_are_read_under_a_shared_lock(tmp_path: Path,
