@@ -187,8 +187,9 @@ def test_blob_heavy_file_checked_in_place(tmp_path: Path, wal: bool) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"]
     before = fingerprint(db)
     facts = live.check_live(db, workers=2)
-    kind = "WAL file nobody has open" if wal else "rollback journal"
-    assert facts.method.startswith(f"in place, unlocked ({kind})"), facts.method
+    # a rollback file is read through mmap under the lock; an idle WAL file cannot be locked: unlocked, pread
+    way = "in place, unlocked (WAL file nobody has open)" if wal else "in place under a SHARED lock, held"
+    assert facts.method.startswith(way), facts.method
     assert facts.checks_passed == 3 and facts.tables == {"a": 40, "b": 40}
     assert fingerprint(db) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.db"], "no -journal, -wal or -shm left behind"
@@ -393,3 +394,30 @@ def test_cli_reports_a_truncated_file_as_a_broken_promise(tmp_path: Path) -> Non
     done = subprocess.run([sys.executable, "-m", "fixtures.sqlite", str(tmp_path / "gone.db")], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 3 and "could not look" in done.stderr
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["few-tables", "many-tables"])
+def test_wal_workers_read_many_small_tables_with_pread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       many: bool) -> None:
+    """Past SPLIT_MAX_TABLES tables the plan reads each page about once: the WAL workers read without mmap."""
+    db = make_live(tmp_path / "live.db", wal=True, rows=2000)
+    if many:
+        monkeypatch.setattr(live, "SPLIT_MAX_TABLES", 3)          # the file has 4 tables
+    real_live, maps = live._live, []
+
+    def spy(path: Path, timeout: float, cache: bool = True, mmap: bool = True) -> sqlite3.Connection:
+        con = real_live(path, timeout, cache=cache, mmap=mmap)
+        maps.append(con.execute("PRAGMA mmap_size").fetchone()[0])
+        return con
+
+    monkeypatch.setattr(live, "_live", spy)
+    holder = sqlite3.connect(db)
+    try:
+        holder.execute("SELECT count(*) FROM a").fetchone()        # open: the -wal is there
+        facts = live.check_live(db, workers=2)
+    finally:
+        holder.close()
+    assert facts.method.startswith("in place: 2 read transactions on one WAL snapshot"), facts.method
+    assert facts.checks_passed == 3
+    workers = maps[1:]                                             # the first is the table count's own
+    assert len(workers) == 2 and all((size == 0) == many for size in workers), maps
