@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from bench import make_seed_db as faults
-from fixtures.sqlite import live, probe, runners
+from fixtures.sqlite import live, probe, runners, snapcopy
 from fixtures.sqlite.probe import ProbeError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,7 +235,7 @@ def test_rollback_writer_committing_during_the_check_waits_for_the_shared_lock(t
 def test_unlocked_check_is_void_when_a_writer_commits_meanwhile(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_live(tmp_path / "live.db", wal=False, rows=120_000)
-    monkeypatch.setattr(live, "_way", lambda db, con: "unlocked")
+    monkeypatch.setattr(live, "_way", lambda db, con: ("unlocked", None))
     writer = Writer(db, seconds=4.0, busy_ms=10_000)
     time.sleep(0.3)
     facts = live.check_live(db, workers=2, workdir=tmp_path)
@@ -324,14 +324,14 @@ def test_the_unlocked_checks_stamps_are_read_under_a_shared_lock(tmp_path: Path,
             seen.append(try_to_commit(db))
         return real_peek(path)
 
-    real_live, caches = live._live, []
+    real_live, caches = snapcopy._live, []
 
     def lock_only(path: Path, timeout: float, cache: bool = True) -> sqlite3.Connection:
         caches.append(cache)
         return real_live(path, timeout, cache=cache)
 
     monkeypatch.setattr(live, "_peek", peek_while_a_writer_tries)
-    monkeypatch.setattr(live, "_live", lock_only)
+    monkeypatch.setattr(snapcopy, "_live", lock_only)
     facts = live.check_live(db, workers=2)
     assert caches == [False, False], "a lock-only connection set its cache size (which reads the schema)"
     assert facts.method.startswith("in place, unlocked (rollback journal)"), facts.method
@@ -403,14 +403,13 @@ def test_wal_workers_read_many_small_tables_with_pread(tmp_path: Path, monkeypat
     db = make_live(tmp_path / "live.db", wal=True, rows=2000)
     if many:
         monkeypatch.setattr(live, "SPLIT_MAX_TABLES", 3)          # the file has 4 tables
-    real_live, maps = live._live, []
+    real_begin, maps = live._begin, []
 
-    def spy(path: Path, timeout: float, cache: bool = True, mmap: bool = True) -> sqlite3.Connection:
-        con = real_live(path, timeout, cache=cache, mmap=mmap)
-        maps.append(con.execute("PRAGMA mmap_size").fetchone()[0])
-        return con
+    def spy(cons: list[sqlite3.Connection]) -> None:
+        maps.extend(con.execute("PRAGMA mmap_size").fetchone()[0] for con in cons)
+        real_begin(cons)
 
-    monkeypatch.setattr(live, "_live", spy)
+    monkeypatch.setattr(live, "_begin", spy)
     holder = sqlite3.connect(db)
     try:
         holder.execute("SELECT count(*) FROM a").fetchone()        # open: the -wal is there
@@ -419,5 +418,4 @@ def test_wal_workers_read_many_small_tables_with_pread(tmp_path: Path, monkeypat
         holder.close()
     assert facts.method.startswith("in place: 2 read transactions on one WAL snapshot"), facts.method
     assert facts.checks_passed == 3
-    workers = maps[1:]                                             # the first is the table count's own
-    assert len(workers) == 2 and all((size == 0) == many for size in workers), maps
+    assert len(maps) == 2 and all((size == 0) == many for size in maps), maps
