@@ -5,8 +5,8 @@ large BLOBs, many small tables), size and journal mode: the probe as the gate
 runs it (``python -m fixtures.sqlite DB``: :func:`fixtures.sqlite.live.check_live`,
 so a WAL database is checked in place in one read transaction while another
 connection holds it open, and a rollback-journal one in place, unlocked and
-validated or under a SHARED lock, as its shape makes cheaper) against ``sqlite3 -readonly DB "PRAGMA
-integrity_check; PRAGMA foreign_key_check;"``, the median of ``--repeat``
+validated or under a SHARED lock, as its shape makes cheaper) against
+``sqlite3 -readonly DB "PRAGMA integrity_check; PRAGMA foreign_key_check;"``, the median of ``--repeat``
 interleaved pairs on a warm page cache. The ratio is probe / CLI (goal <= 1.0).
 The probe does more than the CLI: it also runs quick_check and counts every
 table's rows. Memory per process: peak RSS (``wait4``), and the peaks of

@@ -171,7 +171,7 @@ def test_rollback_file_with_a_one_pass_plan_is_checked_in_place_unlocked(tmp_pat
 def test_index_heavy_rollback_file_is_checked_in_place_under_a_shared_lock(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_live(tmp_path / "live.db", wal=False)
-    monkeypatch.setattr(live, "_split_pays", lambda db, schema: True)   # as if its plan were the per-table split
+    monkeypatch.setattr(live, "_split_pays", lambda db, schema, **_: True)   # as if its plan were the per-table split
     before = fingerprint(db)
     facts = live.check_live(db, workers=2, workdir=tmp_path)
     assert facts.method.startswith("in place under a SHARED lock, held"), facts.method
@@ -209,7 +209,7 @@ def test_idle_wal_file_is_checked_unlocked_and_left_as_found(tmp_path: Path) -> 
 def test_index_heavy_idle_wal_file_is_copied_and_left_as_found(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_live(tmp_path / "live.db", wal=True)
-    monkeypatch.setattr(live, "_split_pays", lambda db, schema: True)
+    monkeypatch.setattr(live, "_split_pays", lambda db, schema, **_: True)
     before = fingerprint(db)
     facts = live.check_live(db, workers=2)
     assert facts.method.startswith("copied at file speed") and "nobody has open" in facts.method, facts.method
@@ -220,7 +220,7 @@ def test_index_heavy_idle_wal_file_is_copied_and_left_as_found(tmp_path: Path,
 def test_rollback_writer_committing_during_the_check_waits_for_the_shared_lock(tmp_path: Path,
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_live(tmp_path / "live.db", wal=False, rows=120_000)
-    monkeypatch.setattr(live, "_split_pays", lambda db, schema: True)
+    monkeypatch.setattr(live, "_split_pays", lambda db, schema, **_: True)
     writer = Writer(db, seconds=4.0, busy_ms=10_000)
     time.sleep(0.3)
     facts = live.check_live(db, workers=2, workdir=tmp_path)
@@ -266,7 +266,7 @@ def try_to_commit(db: Path) -> str:
 
 def split(monkeypatch: pytest.MonkeyPatch, plan: str) -> None:
     """The way and plan of an index-heavy file on this small one: under the lock, split per table or paired."""
-    monkeypatch.setattr(live, "_split_pays", lambda db, schema: True)
+    monkeypatch.setattr(live, "_split_pays", lambda db, schema, **_: True)
     if plan == "parallel":                    # the per-table split also sizes every b-tree through the descriptor
         monkeypatch.setattr(runners, "SPLIT_MIN_INDEXES", 0)
         monkeypatch.setattr(runners, "SPLIT_MIN_SHARE", 0)
